@@ -1,0 +1,8 @@
+"Everything a notebook needs: `from spade_fastai.all import *`, like `fastai.vision.all`."
+import warnings
+with warnings.catch_warnings():  # fastai's import warns about its own use of torch.jit.script
+    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+    from fastai.vision.all import *
+from .core import *
+from .data import *
+from .synth import *
