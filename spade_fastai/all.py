@@ -6,3 +6,6 @@ with warnings.catch_warnings():  # fastai's import warns about its own use of to
 from .core import *
 from .data import *
 from .synth import *
+from .layers import *
+from .generator import *
+from .discriminator import *
