@@ -9,3 +9,5 @@ from .synth import *
 from .layers import *
 from .generator import *
 from .discriminator import *
+from .losses import *
+from .learner import *
