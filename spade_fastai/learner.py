@@ -6,7 +6,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/learner.html.md"""
 
 # %% ../nbs/07_learner.ipynb #12f617ba
 from __future__ import annotations
-import copy, math, warnings
+import math, warnings
 import numpy as np
 from pathlib import Path
 from PIL import Image
@@ -204,7 +204,7 @@ class GeneratorEMA(Callback):
     def before_fit(self):
         m = self.learn.model
         if not hasattr(m, 'generator_ema'):
-            m.generator_ema = copy.deepcopy(m.generator)
+            m.generator_ema = deepcopy(m.generator)
             for p in m.generator_ema.parameters(): p.requires_grad_(False)
         m.use_ema = True
 
