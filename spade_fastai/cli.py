@@ -14,7 +14,7 @@ from fastcore.script import anno_parser, store_false
 # %% auto #0
 __all__ = ['demo', 'train', 'synthesize', 'cli_parser', 'main']
 
-# %% ../nbs/08_cli.ipynb #adf8a442
+# %% ../nbs/08_cli.ipynb #d995f604
 def _check(ok, msg:str):
     "Raise a `ValueError` with `msg` unless `ok`"
     if not ok: raise ValueError(msg)
@@ -24,7 +24,8 @@ def _size(v) -> int|tuple:
     if isinstance(v, (int, tuple, list)): return v if isinstance(v, int) else tuple(v)
     try:
         hw = [int(o) for o in str(v).lower().split('x')]
-        return hw[0] if len(hw) == 1 else (hw[0], hw[1]) if len(hw) == 2 else int('')
+        if len(hw) > 2: raise ValueError
+        return hw[0] if len(hw) == 1 else tuple(hw)
     except ValueError: raise argparse.ArgumentTypeError(f"{v!r} is not a size: pass N or HxW, e.g. 256 or 256x512") from None
 
 _DL_KEYS = ('num_workers', 'seed', 'valid_pct', 'check', 'unpaired', 'load_size', 'flip', 'device')
@@ -226,7 +227,7 @@ def train(
     print(f"{out/'spade.pkl'}  the trained model; make images with: spade-fastai synthesize --model {out/'spade.pkl'} --labels LABEL.png --out DIR")
     return learn
 
-# %% ../nbs/08_cli.ipynb #e7afa56a
+# %% ../nbs/08_cli.ipynb #762d771f
 def synthesize(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,            # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     labels:Annotated[str, {'metavar': 'PNG', 'nargs': '+', 'required': True}]=None, # label maps: PNGs of class indices, as in the training data
@@ -235,7 +236,7 @@ def synthesize(
     out:Annotated[str, {'metavar': 'DIR', 'required': True}]=None,               # folder for the images: <label stem>.png, or <stem>_<i>.png with --n above 1
 ) -> list:                                                                       # the files written
     "Make images from label maps with an exported model"
-    _check(model is not None and labels, "Fix: pass --model FILE and --labels PNG [PNG ...].")
+    _check(model is not None and labels, "No model or no label maps. Fix: pass --model FILE and --labels PNG [PNG ...].")
     _check(out is not None, "No output folder. Fix: pass --out DIR.")
     _check(n >= 1, f"--n {n}: make at least one image per label map. Fix: pass e.g. --n 1.")
     model, out = Path(model), Path(out)
