@@ -127,6 +127,7 @@ class SpadeGANTrainer(GANTrainer):
         # as `GANTrainer.before_fit`, without fastai's warning about `generator` shadowing `learn.model.generator`
         self.__dict__.update(generator=self.model.generator, critic=self.model.critic)
         self.switch(self.gen_first)
+        if self.learn.logger is noop and hasattr(self, 'gen_losses'): return   # get_preds/show_results (no logging): keep the fit's losses
         self.crit_losses, self.gen_losses = [], []
         self.gen_loss.reset(); self.crit_loss.reset()
 
