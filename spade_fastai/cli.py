@@ -142,28 +142,18 @@ def demo(
 def _checkpoint_cb(
     state_fn:Path,      # the JSON file recording the last finished epoch
     settings:dict,      # the run's settings, recorded for `--resume`
-    start:int=0,        # the first epoch this fit trains (`start_epoch`)
     keep:int=2,         # checkpoints to keep
 ):
-    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` that skips the epochs before `start` and records the last epoch in `state_fn`"
+    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` that records the last epoch in `state_fn` and keeps the last `keep` checkpoints"
     from fastai.callback.tracker import SaveModelCallback
-    from fastcore.basics import noop
-    class EpochCheckpoint(SaveModelCallback):   # order 61: before fastai's SkipToEpoch (70)
-        def before_epoch(self):
-            if self.epoch < start:
-                if not hasattr(self, 'logger_'): self.logger_, self.learn.logger = self.learn.logger, noop
-            elif hasattr(self, 'logger_'): self.learn.logger = self.logger_; del self.logger_
+    class EpochCheckpoint(SaveModelCallback):   # a resumed fit does not reach it in the epochs it skips (`SkipEpochs`)
         def after_epoch(self):
-            if self.epoch < start: return
             super().after_epoch()                            # models/spade_<epoch>.pth, with the optimiser state
             tmp = state_fn.with_suffix('.tmp')
             tmp.write_text(json.dumps(dict(last_epoch=self.epoch, checkpoint=f'spade_{self.epoch}', epochs=self.n_epoch, settings=settings), indent=1))
             os.replace(tmp, state_fn)                        # the record always names a complete checkpoint
             old = state_fn.parent/f'spade_{self.epoch - keep}.pth'
             if old.exists(): old.unlink()
-        def after_fit(self):
-            if hasattr(self, 'logger_'): self.learn.logger = self.logger_; del self.logger_
-            self.learn.recorder.values = [v for v in self.learn.recorder.values if len(v)]
     return EpochCheckpoint(fname='spade', every_epoch=True, with_opt=True)
 
 # %% ../nbs/08_cli.ipynb #e60b85fd
@@ -222,7 +212,7 @@ def train(
         print(f"resuming the run in {out} after epoch {start - 1}: epochs {start}..{epochs - 1} of {epochs}")
     else: print(f"training {epochs} epochs on {len(dls.train_ds)} label maps ({len(dls.valid_ds)} to validate); a checkpoint after each in {out/'models'}")
     (out/'models').mkdir(parents=True, exist_ok=True)
-    learn.fit(epochs, lr, cbs=_checkpoint_cb(state_fn, settings, start), start_epoch=start)
+    learn.fit(epochs, lr, cbs=_checkpoint_cb(state_fn, settings), start_epoch=start)
     learn.export('spade.pkl')
     print(f"{out/'spade.pkl'}  the trained model; make images with: spade-fastai synthesize --model {out/'spade.pkl'} --labels LABEL.png --out DIR")
     return learn

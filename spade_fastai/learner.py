@@ -7,6 +7,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/learner.html.md"""
 # %% ../nbs/07_learner.ipynb #12f617ba
 from __future__ import annotations
 import math, warnings
+from contextlib import contextmanager
 import numpy as np
 from pathlib import Path
 from PIL import Image
@@ -21,7 +22,8 @@ from .discriminator import *
 from .losses import *
 
 # %% auto #0
-__all__ = ['SpadeGAN', 'SpadeLoss', 'SpadeGANTrainer', 'SpadeLR', 'GeneratorEMA', 'LossPart', 'SpadeGANLearner', 'spade_learner']
+__all__ = ['SpadeGAN', 'SpadeLoss', 'SpadeGANTrainer', 'SpadeLR', 'GeneratorEMA', 'LossPart', 'SkipEpochs', 'SpadeGANLearner',
+           'spade_learner']
 
 # %% ../nbs/07_learner.ipynb #9e1eacd6
 def _plain(t): return t.as_subclass(Tensor) if isinstance(t, Tensor) else t
@@ -230,6 +232,23 @@ class LossPart(AvgMetric):
     @property
     def name(self): return self.key
 
+# %% ../nbs/07_learner.ipynb #ad0e5e23
+class SkipEpochs(Callback):
+    "Skip the epochs before `start_epoch` without training, logging or checkpointing them (`fit(..., start_epoch=k)` of `SpadeGANLearner`)"
+    order = 65   # after the recorder and the progress bar (they see each epoch begin), before the callbacks that train, log or save
+    def __init__(self, start_epoch:int): self.start_epoch, self.muted = start_epoch, {}
+
+    def before_epoch(self):
+        if self.epoch >= self.start_epoch: return
+        self.muted = {cb: cb.run for cb in self.learn.cbs if cb is not self}
+        for cb in self.muted: cb.run = False   # they miss the rest of this epoch, its end included
+        raise CancelEpochException()
+
+    def after_epoch(self):
+        for cb, run in self.muted.items(): cb.run = run
+        self.muted = {}
+    after_fit = after_epoch
+
 # %% ../nbs/07_learner.ipynb #a8cfe0d7
 def _spade_splitter(m:SpadeGAN):
     "Parameter groups: generator (+ encoder), discriminator"
@@ -263,6 +282,28 @@ class SpadeGANLearner(GANLearner):
               + (['g_kld'] if gan.encoder is not None and loss_func.lambda_kld else []) + ['d_fake', 'd_real']
         metrics = L(metrics) + L(*LossMetrics('gen_loss,crit_loss')) + L(LossPart(k) for k in parts)
         Learner.__init__(self, dls, gan, loss_func=loss_func, opt_func=opt_func, splitter=_spade_splitter, cbs=cbs, metrics=metrics, **kwargs)
+
+    def fit(self, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False, start_epoch=0):
+        "fastai's `fit`; with `start_epoch` (resuming) the epochs before it are neither trained, logged nor checkpointed"
+        if start_epoch and not 0 < start_epoch < n_epoch:
+            raise ValueError(f"start_epoch={start_epoch} leaves nothing to train in a fit of {n_epoch} epochs. "
+                             f"Fix: pass n_epoch larger than start_epoch (the epochs of the whole run), e.g. fit({start_epoch + 1}, start_epoch={start_epoch}).")
+        cbs = L(cbs) + (L(SkipEpochs(start_epoch)) if start_epoch else L())
+        return super().fit(n_epoch, lr, wd, cbs, reset_opt)
+
+    def validation_context(self, cbs=None, inner=False):
+        "fastai's, but `validate`, `get_preds` and `show_results` keep the recorder's history of the last `fit`"
+        cms = super().validation_context(cbs, inner)
+        return cms if inner else ContextManagers([_kept(getattr(self, 'recorder', None), (*Recorder._stateattrs, 'metric_names'))] + list(cms.default))
+
+@contextmanager
+def _kept(o, attrs):
+    "Restore the attributes `attrs` of `o` on exit"
+    saved = {k: getattr(o, k) for k in attrs if hasattr(o, k)} if o is not None else {}
+    try: yield
+    finally:
+        if o is not None: o.__dict__.update(saved)
+
 
 # %% ../nbs/07_learner.ipynb #ff6c8501
 @delegates(SpadeGANLearner.__init__, but=['gan', 'loss_func'])
