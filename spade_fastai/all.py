@@ -11,3 +11,4 @@ from .generator import *
 from .discriminator import *
 from .losses import *
 from .learner import *
+from .official import *

@@ -341,10 +341,10 @@ def spade_learner(
     return SpadeGANLearner(dls, gan, loss, **kwargs)
 
 # %% ../nbs/07_learner.ipynb #89826076
-def _to_label(x, spec:LabelSpec) -> Tensor:
-    "A label map (H,W) of class indices from a tensor, a file or a PIL image"
-    if isinstance(x, (str, Path)): return torch.as_tensor(np.array(ReadLabelMap(spec)(Path(x)))).long()
-    if isinstance(x, Image.Image): return torch.as_tensor(spec.encode(np.asarray(x), 'the PIL image')).long()
+def _to_label(x, spec:LabelSpec|None=None) -> Tensor:
+    "A label map (H,W) of class indices from a tensor, a file or a PIL image; with no `spec`, an instance map (raw ids)"
+    if isinstance(x, (str, Path)): return torch.as_tensor(np.array(ReadLabelMap(spec)(Path(x)) if spec else ReadInstance()(Path(x))).astype(np.int64))
+    if isinstance(x, Image.Image): return torch.as_tensor(spec.encode(np.asarray(x), 'the PIL image') if spec else np.asarray(x).astype(np.int64)).long()
     t = torch.as_tensor(_plain(x) if isinstance(x, Tensor) else x).long()
     if t.dim() == 3 and t.shape[0] == 1: t = t[0]
     if t.dim() != 2: raise ValueError(f"A label map must be (H,W) class indices, got shape {tuple(t.shape)}. Fix: pass one map at a time, or a list of maps.")
@@ -377,7 +377,7 @@ def synthesize(self:SpadeGANLearner,
     lbl = torch.stack(lbls).repeat_interleave(n, 0).to(dev)
     inst = None
     if G.use_instance:
-        insts = lbls if instance is None else [_to_label(i, LabelSpec(n_classes=2**31 - 1)) for i in (instance if isinstance(instance, (list, tuple)) else [instance])]
+        insts = lbls if instance is None else [_to_label(i) for i in (instance if isinstance(instance, (list, tuple)) else [instance])]
         inst = torch.stack(insts).repeat_interleave(n, 0).to(dev)
     if not G.use_vae and (z is not None or style is not None or n > 1):
         raise ValueError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
