@@ -362,8 +362,9 @@ def pair_files(
         else: raise ValueError(msg + " Fix: add the missing files, remove these label maps, or pass unpaired='skip'.")
     if photos is not None:
         orphans = sorted(set(map(Path, photos)) - paired)
-        if orphans and unpaired != 'skip':
-            raise ValueError(f"{len(orphans)} photos have no label map: {_few(orphans)}. Fix: add their label maps, remove the photos, or pass unpaired='skip'.")
+        msg = f"{len(orphans)} photos have no label map: {_few(orphans)}."
+        if orphans and unpaired == 'skip': warnings.warn(msg + " They are not used.")
+        elif orphans: raise ValueError(msg + " Fix: add their label maps, remove the photos, or pass unpaired='skip'.")
     if not found: raise ValueError(f"No label map has a photo (looked at {len(labels)} label maps). Fix: check the folder names of the layout.")
     return L(found)
 
@@ -650,19 +651,27 @@ def from_cityscapes(cls:SegMapDataLoaders,
                           get_inst, photos=_list_files(path/'leftImg8bit', 'Photo', ('.png',)), **kwargs)
 
 # %% ../nbs/01_data.ipynb #f9055faf
+def _coco_codes(fn:Path) -> list|Path:
+    "Class names from COCO-Stuff's own labels.txt (`0: unlabeled`, `1: person`, …: file value = id - 1); other formats as they are"
+    lines = [l.strip() for l in fn.read_text().splitlines() if l.strip()]
+    if not lines or not all(re.match(r'^\d+:\s', l) for l in lines): return fn
+    names = {int(i): n.strip() for i, n in (l.split(':', 1) for l in lines)}
+    return [names.get(v + 1, f'class_{v}') for v in range(182)]
+
 @patch(cls_method=True)
 @delegates(SegMapDataLoaders.from_pairs, but=['labels', 'spec', 'get_photo', 'get_instance', 'photos'])
 def from_coco_stuff(cls:SegMapDataLoaders,
     path:Path|str,               # folder holding train_img/, train_label/, train_inst/, val_img/, …
     use_instance:bool=True,      # add the instance maps (`*_inst/`)
-    codes:list|str|Path|None=None, # class names (a list or a labels file); `class_i` otherwise
+    codes:list|str|Path|None=None, # class names (a list or a file); default: the dataset's labels.txt (`1: person` …), else `class_i`
     **kwargs,                    # size, bs, check, … (see `from_pairs`)
 ):
     "COCO-Stuff (182 classes, 255 = don't care, instance maps), as the official SPADE code reads it"
     path = Path(path)
     if not (path/'train_label').is_dir():
         return cls.from_folder(path, codes=codes, n_classes=182, dontcare=255, use_instance=use_instance and (path/'inst').is_dir(), **kwargs)
-    spec = _make_spec(path, codes, 182, 255, 0, None, defaults=('labels.txt', 'classes.txt', 'codes.txt'))
+    if codes is None and (path/'labels.txt').is_file(): codes = _coco_codes(path/'labels.txt')
+    spec = _make_spec(path, codes, 182, 255, 0, None, defaults=('classes.txt', 'codes.txt'))
     splits = [s for s in ('train', 'val') if (path/f'{s}_label').is_dir()]
     labels = L(f for s in splits for f in _list_files(path/f'{s}_label', 'Label', ('.png',)))
     photos = L(f for s in splits for f in _list_files(path/f'{s}_img', 'Photo'))

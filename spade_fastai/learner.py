@@ -6,7 +6,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/learner.html.md"""
 
 # %% ../nbs/07_learner.ipynb #12f617ba
 from __future__ import annotations
-import math, warnings
+import math, os, random, warnings
 from contextlib import contextmanager
 import numpy as np
 from pathlib import Path
@@ -23,7 +23,7 @@ from .losses import *
 
 # %% auto #0
 __all__ = ['SpadeGAN', 'SpadeLoss', 'SpadeGANTrainer', 'SpadeLR', 'GeneratorEMA', 'LossPart', 'SkipEpochs', 'SpadeGANLearner',
-           'spade_learner']
+           'spade_learner', 'SpadeDistributed']
 
 # %% ../nbs/07_learner.ipynb #9e1eacd6
 def _plain(t): return t.as_subclass(Tensor) if isinstance(t, Tensor) else t
@@ -416,6 +416,65 @@ def _check_amp(learn, name):
     if dev.type != 'cuda':
         raise ValueError(f"learn.{name}() needs a CUDA GPU: fastai's MixedPrecision autocasts on CUDA only, and these DataLoaders are on {dev}. "
                          "Fix: train in float32 on the CPU, or create the DataLoaders on a GPU (device='cuda').")
+
+# %% ../nbs/07_learner.ipynb #737d493f
+class SpadeDistributed(Callback):
+    "Data-parallel training over the processes of a `torch.distributed` group: batch shards, averaged gradients, equal weights"
+    order = 5   # before the trainer appends the photo to the inputs
+    def __init__(self, sync_bn:bool=True): store_attr()
+
+    def before_fit(self):
+        import torch.distributed as dist
+        self.dist, self.rank, self.world = dist, dist.get_rank(), dist.get_world_size()
+        if self.sync_bn: nn.SyncBatchNorm.convert_sync_batchnorm(self.learn.model)   # in place: the children are replaced
+        self._sync_state()
+        seed = torch.randint(0, 2**31 - 1, (1,), device=self._dev())
+        dist.broadcast(seed, 0)
+        self.learn.dls.train.rng = random.Random(int(seed))   # the same shuffled batches everywhere, each rank keeps its share
+
+    def _dev(self): return next(self.learn.model.parameters()).device
+    def _sync_state(self):
+        for t in self.learn.model.state_dict().values(): self.dist.broadcast(t, 0)
+
+    def before_batch(self):
+        if not self.training: return                          # every rank validates on the whole set
+        if find_bs(self.yb) < self.world:
+            raise ValueError(f"A training batch of {find_bs(self.yb)} cannot be shared by {self.world} processes. Fix: use bs of at least {self.world} (drop_last=True avoids a small last batch).")
+        shard = lambda b: tuple(t[self.rank::self.world] for t in b)
+        self.learn.xb, self.learn.yb = shard(self.xb), shard(self.yb)
+
+    def before_step(self):
+        grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
+        if not grads: return
+        flat = torch.cat([g.flatten() for g in grads])
+        self.dist.all_reduce(flat); flat /= self.world
+        i = 0
+        for g in grads: g.copy_(flat[i:i + g.numel()].view_as(g)); i += g.numel()
+
+    def after_epoch(self): self._sync_state()                # running statistics and spectral-norm vectors of rank 0
+
+@patch
+@contextmanager
+def distrib_ctx(self:SpadeGANLearner,
+    sync_bn:bool=True,   # make batch norm synchronised across processes (`nn.SyncBatchNorm`, CUDA only)
+):
+    "Train on every process started by `torchrun` or `accelerate launch`; outside a launcher, a no-op"
+    import torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', 1)) < 2 and not dist.is_initialized(): yield self; return
+    started = not dist.is_initialized()
+    if started:
+        if torch.cuda.is_available():
+            dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+            torch.cuda.set_device(dev); self.dls.to(dev); self.model.to(dev)
+        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+    cb, quiet = SpadeDistributed(sync_bn and torch.cuda.is_available()), dist.get_rank() > 0
+    self.add_cb(cb)
+    if quiet: self.remove_cb(ProgressCallback); logger, self.logger = self.logger, noop
+    try: yield self
+    finally:
+        self.remove_cb(cb)
+        if quiet: self.add_cb(ProgressCallback()); self.logger = logger
+        if started: dist.destroy_process_group()
 
 # %% ../nbs/07_learner.ipynb #d01306a0
 @patch
