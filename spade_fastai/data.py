@@ -178,6 +178,10 @@ def from_codes(cls:LabelSpec,
 # %% ../nbs/01_data.ipynb #4eaae314
 class TensorInstance(TensorMask):
     "Instance ids per pixel (only equality between ids matters)"
+    def __init__(self,
+        x,         # the ids, (H,W) or (N,H,W): a tensor, an array or a list
+        **kwargs,  # metadata kept on the tensor, as for any fastai `TensorBase`
+    ): pass        # built by `TensorBase.__new__`; defined for its signature in the docs
 class PILInstance(PILMask):
     "An instance-id map (16- or 32-bit); resized with nearest-neighbour like any mask"
     _tensor_cls = TensorInstance

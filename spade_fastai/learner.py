@@ -359,6 +359,22 @@ def _to_photo(x, size) -> Tensor:
     return F.interpolate(x, size=size, mode='bilinear', align_corners=False) if tuple(x.shape[-2:]) != tuple(size) else x
 
 @patch
+def encode_style(self:SpadeGANLearner,
+    photos,                    # a photo (path, PIL image or (3,H,W) tensor in [-1,1]) or a list of them
+) -> tuple:                    # `mu` and `logvar`, each (len(photos), z_dim), on the CPU
+    "Style codes of photos: the mean and log-variance of the style encoder's Gaussian, in eval mode"
+    m = self.model
+    if m.encoder is None: raise ValueError("This learner has no style encoder, so photos have no style code. Fix: train with spade_learner(..., use_vae=True).")
+    G = m.generator
+    dev = next(m.encoder.parameters()).device
+    x = torch.cat([_to_photo(p, G.out_size) for p in (photos if isinstance(photos, (list, tuple)) else [photos])]).to(dev)
+    was_training = m.encoder.training; m.encoder.eval()   # in training mode spectral norm would take a power-iteration step
+    try:
+        with torch.no_grad(): mu, logvar = m.encoder(x)
+    finally: m.encoder.train(was_training)
+    return mu.cpu(), logvar.cpu()
+
+@patch
 def synthesize(self:SpadeGANLearner,
     labels,                    # a label map (tensor of class indices, PNG path or PIL image) or a list of them
     n:int=1,                   # images per label map
@@ -386,8 +402,7 @@ def synthesize(self:SpadeGANLearner,
     try:
         with torch.no_grad():
             if style is not None:
-                if m.encoder is None: raise ValueError("`style` needs a style encoder. Fix: train with spade_learner(..., use_vae=True).")
-                mu, logvar = m.encoder(_to_photo(style, G.out_size).to(dev))
+                mu, logvar = (t.to(dev) for t in self.encode_style(style))
                 z = mu.expand(len(lbl), -1) if n == 1 else reparameterize(mu.expand(len(lbl), -1), logvar.expand(len(lbl), -1))
             elif z is not None:
                 z = torch.as_tensor(z).float().to(dev)
