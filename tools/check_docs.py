@@ -67,6 +67,12 @@ def hidden_sources(rel:Path) -> list:
     cells = nbformat.read(NBS/rel, as_version=4).cells
     return [norm(re.sub(r'(?m)^#\|.*$', '', c.source)) for c in cells if c.cell_type == 'code' and HIDE & _opts(c.source).keys()]
 
+def title_cell_extra(rel:Path) -> list:
+    "Lines of the title cell of notebook `nbs/rel` besides `# title` and `> description`: nbdev turns that cell into front matter and drops them"
+    md = next((c.source for c in nbformat.read(NBS/rel, as_version=4).cells if c.cell_type == 'markdown'), '')
+    if not md.lstrip().startswith('# '): return []
+    return [l for l in md.splitlines() if l.strip() and not l.startswith(('# ', '> '))]
+
 def n_images(nb) -> int:
     "Image outputs a processed notebook shows (Quarto options honoured), plus images in its markdown"
     shown = lambda c: not {'false'} & {_opts(c.source).get(k) for k in ('include', 'output', 'eval')}
@@ -147,6 +153,7 @@ def check_page(p, dom:str, base:str, site:Path, pages:list, symbols:dict) -> tup
         if not (site/unquote(urlsplit(urljoin(url, ref)).path).lstrip('/')).is_file(): fails.append(f'broken link {ref}')
     pres = {norm(e.get_text()) for e in main.find_all('pre')}
     fails += [f'hidden cell shows: {s[:60]!r}' for s in hidden_sources(p.rel) if s in pres]
+    if extra := title_cell_extra(p.rel): fails.append(f"the title cell has {len(extra)} more line(s) ({extra[0][:40]!r}...), which nbdev drops from the page: move them to a cell of their own")
     fails += [f'directive shows: {l.strip()!r}' for e in main.find_all('pre') for l in e.get_text().splitlines() if l.startswith('#|')]
     imgs = json.loads(soup.html.get('data-images', 'null') or 'null')
     if imgs is None: fails.append('the page never finished loading (no image probe)')

@@ -1,13 +1,13 @@
 """Render `nbs/index.ipynb` (the docs home page) to `README.md`, as `nbdev-readme` does with Quarto.
 
 Quarto cannot be installed everywhere this project is developed, so this small renderer does the same job
-from the notebook's saved outputs: markdown cells as they are, code cells without `#| hide` as Python
+from the notebook's saved outputs: markdown cells as they are (images they link to, relative to `nbs/`, re-pointed there), code cells without `#| hide` as Python
 blocks, text outputs indented, PNG outputs written to `index_files/figure-commonmark/`.
 
     python tools/make_readme.py           # write README.md and its images
     python tools/make_readme.py --check   # exit 1 if README.md or an image is out of date
 """
-import base64, json, sys
+import base64, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ def render(nb_path:Path=NB) -> tuple:
     nb, parts, images = json.loads(Path(nb_path).read_text()), [], {}
     for i, c in enumerate(nb['cells']):
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': parts.append(src); continue
+        if c['cell_type'] == 'markdown': parts.append(re.sub(r'\]\((?!https?:|/|#)([^)]+\.(?:png|jpe?g|gif|svg))\)', r'](nbs/\1)', src)); continue
         if c['cell_type'] != 'code' or _hidden(src): continue
         parts.append(f'```python\n{src}\n```')
         for j, o in enumerate(c.get('outputs', [])):

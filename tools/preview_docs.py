@@ -112,7 +112,8 @@ nav.sidebar h2 {font-size:.75rem; text-transform:uppercase; letter-spacing:.05em
 nav.sidebar a {display:block; padding:.15rem .5rem; color:#343a40; text-decoration:none; border-radius:4px}
 nav.sidebar a:hover {background:#e9ecef} nav.sidebar a.active {background:#2780e3; color:#fff}
 main {flex:1; min-width:0; max-width:62rem; padding:1rem 2rem 4rem}
-main header {font-family:system-ui, sans-serif} header h1.title {margin-bottom:.25rem} header .description {color:#6c757d; font-size:1.1rem; margin-bottom:1.5rem}"""
+main header {font-family:system-ui, sans-serif} header h1.title {margin-bottom:.25rem} header .description {color:#6c757d; font-size:1.1rem; margin-bottom:1.5rem}
+.jp-RenderedMarkdown div.highlight {margin-bottom:1em}"""
 
 def nav_html(entries:list, here:Path) -> str:
     "Sidebar: the site name, then a heading per section and a link per page of `entries` (section, title, path)"
