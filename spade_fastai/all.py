@@ -12,3 +12,4 @@ from .discriminator import *
 from .losses import *
 from .learner import *
 from .official import *
+from .metrics import *

@@ -1,4 +1,4 @@
-"""`spade-fastai demo | train | synthesize`: a few-minute CPU demo, training with a checkpoint after every epoch and `--resume`, and images from label-map PNGs; bad arguments and bad data end in one line that says what to fix.
+"""`spade-fastai demo | train | synthesize | evaluate`: a few-minute CPU demo, training with a checkpoint after every epoch and `--resume`, images from label-map PNGs, and a model's scores on its validation data; bad arguments and bad data end in one line that says what to fix.
 
 Docs: https://spade-fastai.github.io/spade_fastai/cli.html.md"""
 
@@ -12,7 +12,7 @@ from typing import Annotated
 from fastcore.script import anno_parser, store_false
 
 # %% auto #0
-__all__ = ['demo', 'train', 'synthesize', 'cli_parser', 'main']
+__all__ = ['demo', 'train', 'synthesize', 'evaluate', 'cli_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #d995f604
 def _check(ok, msg:str):
@@ -218,6 +218,18 @@ def train(
     return learn
 
 # %% ../nbs/08_cli.ipynb #762d771f
+def _load_model(model:Path):
+    "The `SpadeGANLearner` exported to `model`, on the GPU when there is one; a one-line error for any other file"
+    import torch
+    from spade_fastai.learner import SpadeGANLearner
+    from fastai.learner import load_learner
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*load_learner.*insecure.*')   # the user chose the file: see --model's help
+        try: learn = load_learner(model, cpu=not torch.cuda.is_available())
+        except Exception as e: raise ValueError(f"Cannot load model {model} ({type(e).__name__}: {e}). Fix: pass a spade.pkl exported by `spade-fastai train`, `demo` or `learn.export()`.") from None
+    _check(isinstance(learn, SpadeGANLearner), f"{model} holds a {type(learn).__name__}, not a SPADE model. Fix: pass a spade.pkl exported by `spade-fastai train` or `demo`.")
+    return learn
+
 def synthesize(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,            # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     labels:Annotated[str, {'metavar': 'PNG', 'nargs': '+', 'required': True}]=None, # label maps: PNGs of class indices, as in the training data
@@ -236,14 +248,7 @@ def synthesize(
     dup = sorted({f.stem for f in labels if [g.stem for g in labels].count(f.stem) > 1})
     if dup: raise ValueError(f"Several label maps have the stem {dup[0]!r} ({', '.join(str(f) for f in labels if f.stem == dup[0])}), so their images would overwrite each other. Fix: synthesize them into separate --out folders.")
     if style is not None: _check(Path(style).is_file(), f"Style photo {style} does not exist. Fix: check the path of --style.")
-    import torch
-    from spade_fastai.learner import SpadeGANLearner
-    from fastai.learner import load_learner
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*load_learner.*insecure.*')   # the user chose the file: see --model's help
-        try: learn = load_learner(model, cpu=not torch.cuda.is_available())
-        except Exception as e: raise ValueError(f"Cannot load model {model} ({type(e).__name__}: {e}). Fix: pass a spade.pkl exported by `spade-fastai train`, `demo` or `learn.export()`.") from None
-    _check(isinstance(learn, SpadeGANLearner), f"{model} holds a {type(learn).__name__}, not a SPADE model. Fix: pass a spade.pkl exported by `spade-fastai train` or `demo`.")
+    learn = _load_model(model)
     _check(learn.model.generator.use_vae or (n == 1 and style is None),
            f"{'--n ' + str(n) if n > 1 else '--style'}: model {model} was trained without --vae, so it has no z input and makes one image per label map. "
            "Fix: use --n 1 without --style, or train with --vae.")
@@ -260,13 +265,78 @@ def synthesize(
             print(files[-1])
     return files
 
+# %% ../nbs/08_cli.ipynb #9fcd58e6
+_METRIC_NAMES = ('seg', 'swd', 'fid', 'kid')
+
+def evaluate(
+    model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,  # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
+    data:Annotated[str, {'metavar': 'PATH', 'required': True}]=None,   # dataset folder the model was trained on: its validation pairs are measured
+    layout:str='custom',                   # dataset layout: custom, ade20k, cityscapes or coco
+    metrics:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None,    # any of seg swd fid kid; default: all, FID and KID only when the Inception-v3 weights are found
+    segmenter:Annotated[str, {'metavar': 'FILE'}]=None,  # segmenter.pkl of an earlier `evaluate` on this dataset; default: train one
+    seg_epochs:int=10,                     # epochs of the segmenter trained when there is no --segmenter
+    inception_weights:Annotated[str, {'metavar': 'FILE'}]=None,  # torchvision's Inception-v3 weights (inception_v3_google-0cc3c7bd.pth); default: torch hub's cache
+    n:int=None,                            # at most this many validation images (default: all)
+    bs:int=8,                              # batch size
+    out:Annotated[str, {'metavar': 'DIR', 'required': True}]=None,     # folder for metrics.csv, metrics.json, metrics.png and segmenter.pkl
+    **kwargs,                              # Python only: passed to `SegMapDataLoaders.from_layout` (num_workers, seed, …) and `spade_fastai.metrics.evaluate`
+):                                         # the table of `spade_fastai.metrics.evaluate`
+    "Measure an exported model on the validation pairs of a dataset: segmentation consistency, SWD, FID, KID"
+    _check(model is not None and data is not None and out is not None, "No model, data or output folder. Fix: pass --model FILE --data PATH --out DIR.")
+    _check(layout in _LAYOUTS, f"Unknown layout {layout!r}. Fix: use one of {', '.join(_LAYOUTS)}.")
+    metrics = None if metrics is None else ([metrics] if isinstance(metrics, str) else list(metrics))
+    _check(metrics is None or (metrics and all(m in _METRIC_NAMES for m in metrics)),
+           f"--metrics {' '.join(metrics or [])}: unknown metric. Fix: choose from {' '.join(_METRIC_NAMES)}.")
+    _check(seg_epochs >= 1, f"--seg-epochs {seg_epochs}: train the segmenter at least one epoch. Fix: pass e.g. --seg-epochs 10.")
+    _check(n is None or n >= 1, f"--n {n}: measure at least one image. Fix: pass e.g. --n 100, or leave it out for all.")
+    _check(bs >= 1, f"--bs {bs}: the batch size must be at least 1. Fix: pass e.g. --bs 8.")
+    model, data, out = Path(model), Path(data), Path(out)
+    _check(model.is_file(), f"Model file {model} does not exist. Fix: pass --model the spade.pkl written by `spade-fastai train` or `spade-fastai demo`.")
+    _check(data.is_dir(), f"Dataset folder {data} does not exist. Fix: pass --data the folder the model was trained on.")
+    for what, f in (('Segmenter', segmenter), ('Inception-v3 weights file', inception_weights)):
+        _check(f is None or Path(f).is_file(), f"{what} {f} does not exist. Fix: check the path, or leave the option out.")
+    learn = _load_model(model)
+    import torch
+    from fastai.learner import load_learner
+    from spade_fastai.data import SegMapDataLoaders, label_spec
+    from spade_fastai.metrics import evaluate as measure, metric_summary, plot_metrics
+    dkw, ekw = _split_kwargs(kwargs)
+    G = learn.model.generator
+    dls = SegMapDataLoaders.from_layout(data, layout, size=tuple(G.out_size), bs=bs, **{'seed': 0, **dkw})
+    have, want = label_spec(dls), learn.spec
+    _check((have.n_classes, have.has_dontcare) == (want.n_classes, want.has_dontcare),
+           f"Dataset {data} has {have.n_classes} classes{' and a don' + chr(39) + 't-care label' if have.has_dontcare else ''}, but model {model} was trained on "
+           f"{want.n_classes}{' and a don' + chr(39) + 't-care label' if want.has_dontcare else ''}. Fix: pass --data the dataset the model was trained on, with its --layout.")
+    learn.dls = dls
+    if segmenter is not None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*load_learner.*insecure.*')
+            try: segmenter = load_learner(segmenter, cpu=not torch.cuda.is_available())
+            except Exception as e: raise ValueError(f"Cannot load segmenter {segmenter} ({type(e).__name__}: {e}). Fix: pass the segmenter.pkl of an earlier `spade-fastai evaluate`.") from None
+    out.mkdir(parents=True, exist_ok=True)
+    df, seg = measure(learn, segmenter=segmenter, metrics=metrics, inception_weights=inception_weights, n=n, seg_epochs=seg_epochs,
+                      return_segmenter=True, **ekw)
+    files = dict(table=out/'metrics.csv', summary=out/'metrics.json', plot=out/'metrics.png')
+    if seg is not None and segmenter is None:
+        seg.export(out.absolute()/'segmenter.pkl'); files['segmenter'] = out/'segmenter.pkl'
+    df.to_csv(files['table'], index=False)
+    summ = metric_summary(df)
+    files['summary'].write_text(json.dumps(dict(model=str(model), data=str(data), layout=layout, summary=json.loads(summ.to_json(orient='index')),
+                                                **json.loads(json.dumps(df.attrs, default=str))), indent=1))
+    _save_fig(plot_metrics(df), files['plot'])
+    print(summ.to_string(float_format=lambda v: f'{v:.4g}'))
+    for f in files.values(): print(f)
+    return df
+
 # %% ../nbs/08_cli.ipynb #bb4f710a
-_COMMANDS = dict(demo=demo, train=train, synthesize=synthesize)
+_COMMANDS = dict(demo=demo, train=train, synthesize=synthesize, evaluate=evaluate)
 _EXAMPLES = dict(
     demo="example: spade-fastai demo --minutes 5 --out spade_demo",
     train="examples:\n  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1\n"
           "  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1 --resume   (after an interruption)",
-    synthesize="example: spade-fastai synthesize --model run1/spade.pkl --labels a.png b.png --n 4 --out images")
+    synthesize="example: spade-fastai synthesize --model run1/spade.pkl --labels a.png b.png --n 4 --out images",
+    evaluate="examples:\n  spade-fastai evaluate --model run1/spade.pkl --data scenes --out run1/eval\n"
+             "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)")
 _CLI_WORDS = [("as `weights=`", "with --vgg-weights FILE"), ("weights='DEFAULT'", "no --vgg-weights"), ("(lambda_vgg=0)", "(--no-vgg)"),
               ("lambda_vgg=0", "--no-vgg"), ("use_vae=True", "--vae")]
 
@@ -300,7 +370,7 @@ def cli_parser() -> argparse.ArgumentParser:
 def main(
     argv:list|None=None,  # the arguments after `spade-fastai`; default `sys.argv[1:]`
 ) -> int:                 # the exit code: 0, 2 for bad arguments or data, 130 when interrupted
-    "Run `spade-fastai <demo|train|synthesize> [options]`"
+    "Run `spade-fastai <demo|train|synthesize|evaluate> [options]`"
     os.environ.setdefault('MPLBACKEND', 'Agg')   # no windows: pictures go to files
     p = cli_parser()
     try: args = vars(p.parse_args(argv))

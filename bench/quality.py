@@ -1,0 +1,144 @@
+"""Quality at a fixed budget: train SPADE on a dataset folder for a given number of minutes, then evaluate it; writes metrics.json and samples.png.
+
+The model is the `small` configuration of `_common.CONFIGS` (the quickstart's CPU model, `spade-fastai demo`'s) built by `spade_learner`
+on `SegMapDataLoaders.from_folder(--data)` (the folder's `splits/` gives train and validation; else a seeded 80/20 split). It trains as
+many epochs as end within `--minutes` (the demo's time-budget callback, `spade_fastai.cli._budget_cb`: it times the first epoch, plans
+the rest, and decays the learning rate over the last third), then `spade_fastai.metrics.evaluate` measures the images generated from the
+validation label maps (random z, seeded) against the real validation photos: segmentation consistency with a segmenter trained from
+scratch on the real training photos (`--seg-epochs`), SWD, and FID/KID when torchvision's Inception-v3 weights are on the machine
+(`--inception-weights`, or the torch hub cache). Evaluation time is not part of the budget.
+
+metrics.json: one JSON object: the configuration and its parameter counts, the data, the budget and what it bought (epochs, seconds),
+the metrics (headline values by metric and source, and every row of the table), versions, machine, device and load.
+samples.png: validation label maps (top), the generated images (middle) and the real photos (bottom).
+
+Examples:
+  python bench/quality.py --minutes 5                                   # facades (../shared/data/facades) at 64 px on the CPU
+  python bench/quality.py --data my_data --size 128 --minutes 30 --device cuda --out quality_128
+"""
+from __future__ import annotations
+import argparse, json, math, os, sys, time, warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CONFIGS, environment, n_params
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent/'shared'/'data'/'facades'
+CONFIG = 'small'
+
+def _num(v):
+    "A JSON-safe number: NaN and infinities become None"
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+def save_samples(learn, fn:Path, n:int=8, seed:int=0) -> Path:
+    "label maps | generated | real photos of the first `n` validation items, in three rows"
+    import numpy as np, torch, matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from spade_fastai.data import colorize
+    labels, reals = [], []
+    for b in learn.dls.valid:
+        labels += list(b[0].cpu()); reals += list(b[-1].cpu())
+        if len(labels) >= n: break
+    labels, reals = labels[:n], reals[:n]
+    G = learn.model.generator
+    z = torch.randn(len(labels), G.z_dim, generator=torch.Generator().manual_seed(seed)) if G.use_vae else None
+    fakes = learn.synthesize(labels, z=z, as_tensor=True)
+    img = lambda t: ((t.float().cpu().permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy()
+    fig, axs = plt.subplots(3, len(labels), figsize=(1.6 * len(labels), 5.2), squeeze=False)
+    for j in range(len(labels)):
+        for i, p in enumerate([colorize(labels[j], learn.spec), img(fakes[j]), img(reals[j])]):
+            axs[i, j].imshow(p, interpolation='nearest'); axs[i, j].axis('off')
+    for i, t in enumerate(['label map', 'generated', 'real']): axs[i, 0].set_title(t, fontsize=9, loc='left')
+    fig.tight_layout()
+    fig.savefig(fn, dpi=100, bbox_inches='tight'); plt.close(fig)
+    return fn
+
+def run(a) -> dict:
+    "Train for the budget, evaluate, write metrics.json and samples.png; the result as a dict"
+    import torch
+    torch.set_num_threads(a.threads)
+    warnings.filterwarnings('ignore', category=FutureWarning)
+    from fastai.torch_core import set_seed
+    from spade_fastai.data import SegMapDataLoaders, label_spec
+    from spade_fastai.learner import spade_learner
+    from spade_fastai.metrics import evaluate, metric_summary
+    from spade_fastai.cli import _budget_cb
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    t_start, load0 = time.time(), os.getloadavg()
+    set_seed(a.seed)
+    dls = SegMapDataLoaders.from_folder(a.data, size=a.size, bs=a.bs, seed=a.seed, num_workers=a.workers, device=a.device)
+    spec = label_spec(dls)
+    lkw = CONFIGS[CONFIG]['learner']
+    learn = spade_learner(dls, **lkw, path=out)
+    print(f"[quality] {len(dls.train_ds)} training and {len(dls.valid_ds)} validation pairs of {a.data}, {spec.n_classes} classes, "
+          f"{a.size} px; training for {a.minutes:g} minutes on {a.device}", file=sys.stderr, flush=True)
+    t0 = time.time()
+    with learn.no_bar(), learn.no_logging(): learn.fit(100_000, a.lr, cbs=_budget_cb(t0 + 60 * a.minutes))
+    train_s, epochs = time.time() - t0, len(learn.recorder.values)
+    nan_stop = getattr(learn, 'nan_stop', None)
+    last = ', '.join(f'{k} {v:.3f}' for k, v in zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1])) if epochs else ''
+    print(f"[quality] trained {epochs} epochs in {train_s:.0f} s ({last}); evaluating", file=sys.stderr, flush=True)
+    t0 = time.time()
+    df, seg = evaluate(learn, metrics=a.metrics, seg_epochs=a.seg_epochs, inception_weights=a.inception_weights, seed=a.seed, progress=False, return_segmenter=True)
+    eval_s = time.time() - t0
+    summ = metric_summary(df)
+    samples = save_samples(learn, out/'samples.png', seed=a.seed)
+    m = learn.model
+    res = dict(
+        bench='quality', config=CONFIG, learner=dict(lkw, lr=a.lr, ttur=True, gan_mode='hinge', lambda_feat=learn.loss_func.lambda_feat),
+        params=dict(G=n_params(m.generator), D=n_params(m.critic), E=n_params(m.encoder)),
+        data=dict(path=str(Path(a.data).resolve()), size=a.size, bs=a.bs, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
+                  n_classes=spec.n_classes, dontcare=spec.has_dontcare, codes=spec.codes,
+                  split='splits/' if (Path(a.data)/'splits').is_dir() else f'random 80/20, seed {a.seed}'),
+        minutes=a.minutes, epochs=epochs, train_s=round(train_s, 1), s_per_epoch=round(train_s / max(epochs, 1), 1), nan_stop=nan_stop,
+        final_losses=dict(zip(learn.recorder.metric_names[1:-1], [_num(v) for v in learn.recorder.values[-1]])) if epochs else None,
+        evaluation=dict(metrics=df.attrs.get('metrics'), skipped=df.attrs.get('skipped'), n_images=df.attrs.get('n_images'),
+                        segmenter=df.attrs.get('segmenter'), seg_epochs=a.seg_epochs, swd=df.attrs.get('swd'), kid=df.attrs.get('kid'),
+                        inception_weights=df.attrs.get('inception_weights'), z='random (seeded)', seed=a.seed, eval_s=round(eval_s, 1)),
+        metrics={k: {s: _num(v) for s, v in row.items() if not (isinstance(v, float) and math.isnan(v))} for k, row in summ.iterrows()},
+        rows=[dict(metric=r.metric, part=r.part, source=r.source, value=_num(r.value)) for r in df.itertuples()],
+        files=dict(metrics=str(out/'metrics.json'), samples=str(samples)),
+        threads=torch.get_num_threads(), **environment(a.device),
+        loadavg_start=[round(x, 2) for x in load0], loadavg_end=[round(x, 2) for x in os.getloadavg()],
+        wall_s=round(time.time() - t_start, 1), date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+    (out/'metrics.json').write_text(json.dumps(res, indent=1) + '\n')
+    print(summ.round(4).to_string(), file=sys.stderr)
+    return res
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog='bench/quality.py', description=__doc__.split('\n\n')[0], epilog='\n\n'.join(__doc__.split('\n\n')[1:]),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--data', type=Path, default=DEFAULT_DATA, metavar='PATH', help=f'dataset folder in the custom layout: images/, labels/, classes.txt or codes.txt, optional splits/ (default: {DEFAULT_DATA})')
+    p.add_argument('--size', type=int, default=64, help='image size in pixels, a multiple of 32 (default: 64)')
+    p.add_argument('--minutes', type=float, default=5., help='training budget in minutes; evaluation comes on top (default: 5)')
+    p.add_argument('--bs', type=int, default=CONFIGS[CONFIG]['bs'], help=f"batch size (default: {CONFIGS[CONFIG]['bs']})")
+    p.add_argument('--lr', type=float, default=2e-3, help="base learning rate, as spade-fastai demo's (TTUR: G at half, D at twice it) (default: 2e-3)")
+    p.add_argument('--out', type=Path, default=Path('quality_out'), metavar='DIR', help='folder for metrics.json and samples.png (default: quality_out)')
+    p.add_argument('--seg-epochs', type=int, default=10, help='epochs of the segmenter trained on the real training photos (default: 10)')
+    p.add_argument('--metrics', nargs='+', choices=['seg', 'swd', 'fid', 'kid'], default=None,
+                   help='metrics to compute (default: all; FID and KID only when the Inception-v3 weights are found, otherwise skipped with a warning)')
+    p.add_argument('--inception-weights', type=Path, default=None, metavar='FILE', help="torchvision's inception_v3_google-0cc3c7bd.pth (default: the torch hub cache)")
+    p.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='where to run (default: cuda if a GPU is visible, else cpu)')
+    p.add_argument('--threads', type=int, default=2, help='torch CPU threads (default: 2)')
+    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes (default: 0)')
+    p.add_argument('--seed', type=int, default=0, help='seed of the split, the weights, z and the metrics (default: 0)')
+    a = p.parse_args(argv)
+    import torch
+    if a.device is None: a.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if a.device == 'cuda' and not torch.cuda.is_available(): p.error('--device cuda: no CUDA GPU is visible to torch; pass --device cpu')
+    if not a.data.is_dir(): p.error(f'--data {a.data}: no such folder; pass a dataset folder with images/ and labels/')
+    if a.minutes <= 0 or a.bs < 1 or a.threads < 1 or a.seg_epochs < 0 or a.size < 32 or a.size % 32:
+        p.error('--minutes must be positive, --bs and --threads at least 1, --seg-epochs at least 0, --size a multiple of 32')
+    return a
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    res = run(a)
+    print(json.dumps(dict(metrics=res['metrics'], epochs=res['epochs'], train_s=res['train_s'], files=res['files'])), flush=True)
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
