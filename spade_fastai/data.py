@@ -6,20 +6,21 @@ Docs: https://spade-fastai.github.io/spade_fastai/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #2b3ea08e
 from __future__ import annotations
-import re, random, warnings
+import os, re, random, unicodedata, warnings
 import numpy as np
 from pathlib import Path
-from PIL import Image
+from PIL import Image, ImageOps
 with warnings.catch_warnings():  # fastai's import warns about its own use of torch.jit.script
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     from fastai.vision.all import *
 from .core import *
 
 # %% auto #0
-__all__ = ['label_colors', 'LabelSpec', 'read_codes', 'TensorInstance', 'PILInstance', 'ReadLabelMap', 'ReadInstance',
-           'ReadPhoto', 'CheckSizes', 'AddLabelSpec', 'LabelMapBlock', 'InstanceBlock', 'PhotoBlock', 'PairedFile',
-           'spade_tfms', 'make_toy_folder', 'pair_files', 'check_items', 'segmap_dblock', 'label_spec', 'has_instance',
-           'SegMapDataLoaders', 'colorize', 'colorize_instances', 'show_batch', 'show_results']
+__all__ = ['label_colors', 'LabelSpec', 'read_codes', 'TensorInstance', 'PILInstance', 'label_values', 'ReadLabelMap',
+           'ReadInstance', 'ReadPhoto', 'CheckSizes', 'AddLabelSpec', 'LabelMapBlock', 'InstanceBlock', 'PhotoBlock',
+           'PairedFile', 'spade_tfms', 'make_toy_folder', 'pair_files', 'check_items', 'segmap_dblock', 'label_spec',
+           'has_instance', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances', 'show_batch',
+           'show_results']
 
 # %% ../nbs/01_data.ipynb #5fd123a1
 _default_colors = np.array([
@@ -108,21 +109,38 @@ class LabelSpec:
             out = raw.astype(np.int64) - self.offset
             out = np.where((out >= 0) & (out < self.n_classes), out, -1).astype(np.int32)
             if self.has_dontcare: out[raw == self.dontcare] = self.n_classes
-        if (out < 0).any():
-            vals, counts = np.unique(raw[out < 0], return_counts=True)
-            v, c = int(vals[0]), int(counts[0])
-            more = f" (and {len(vals)-1} other bad values: {', '.join(str(int(x)) for x in vals[1:6])}{'…' if len(vals) > 6 else ''})" if len(vals) > 1 else ""
-            raise ValueError(f"Label map {fn} has value {v} at {c} pixels{more}, but the dataset has {self.n_classes} classes: {self._valid_raw()}. "
-                             f"Fix: pass n_classes={v - self.offset + 1} (or a codes file listing every class), or dontcare={v} if {v} means 'unlabelled'.")
+        if (out < 0).any(): raise self._bad_values(raw, out < 0, fn)
         return out
+
+    def _bad_values(self, raw, bad, fn) -> ValueError:
+        "The error for raw values that are no class: the file, the value, how often, and the likeliest fix first"
+        vals, counts = np.unique(raw[bad], return_counts=True)
+        i = int(np.flatnonzero(vals == 255)[0]) if (vals == 255).any() else 0   # 255 first: the usual don't-care value
+        v, c = int(vals[i]), int(counts[i])
+        others = [int(x) for x in np.delete(vals, i)]
+        more = f" (and {len(others)} other bad values: {', '.join(map(str, others[:5]))}{'…' if len(others) > 5 else ''})" if others else ""
+        what = f"Label map {fn} has value {v} at {c} pixels{more}, but the dataset has {self.n_classes} classes: {self._valid_raw()}."
+        if v < 0:
+            fix = (f"{v} cannot be a class index. Fix: if {v} marks unlabelled pixels, pass dontcare={v}; "
+                   "otherwise this file is not a class-index map (check the tool that wrote it: it should store 0, 1, 2, … per class).")
+        elif self.offset == 0 and not self.has_dontcare and int(raw.min()) >= 1 and vals.tolist() == [self.n_classes]:
+            fix = (f"The values run from {int(raw.min())} to {v} with no 0: the map looks 1-based. "
+                   f"Fix: pass offset=1 (raw 1..{self.n_classes} become classes 0..{self.n_classes - 1}); or n_classes={v + 1} if 0 is a class that this map does not use.")
+        elif v == 255 and not self.has_dontcare:
+            fix = f"Fix: if 255 marks unlabelled pixels (the usual convention), pass dontcare=255; if it is a class, pass n_classes=256 (or a codes file listing every class)."
+        else:
+            fix = f"Fix: pass n_classes={v - self.offset + 1} (or a codes file listing every class), or dontcare={v} if {v} means 'unlabelled'."
+        return ValueError(f"{what} {fix}")
 
     def _from_colors(self, rgb, fn):
         if self.palette is None:
             raise ValueError(f"Label map {fn} has {rgb.shape[-1]} channels; a class-index map must have one. "
                              "Fix: if its colours encode classes, pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt); otherwise save it as an 8-bit grayscale ('L') PNG.")
         rgb = rgb[..., :3]
-        keys = np.array(sorted(_rgb_key(np.array(list(self.palette), dtype=np.int64))), dtype=np.int64)
-        vals = np.array([self.palette[k] for k in sorted(self.palette, key=lambda c: (c[0] << 16) | (c[1] << 8) | c[2])])
+        if 'palette' not in self._luts:   # sorted colour keys and their raw values, once
+            cols = sorted(self.palette, key=lambda c: (c[0] << 16) | (c[1] << 8) | c[2])
+            self._luts['palette'] = (_rgb_key(np.array(cols, dtype=np.int64)), np.array([self.palette[k] for k in cols]))
+        keys, vals = self._luts['palette']
         k = _rgb_key(rgb)
         idx = np.clip(np.searchsorted(keys, k), 0, len(keys) - 1)
         known = keys[idx] == k
@@ -141,17 +159,24 @@ _code_re = re.compile(r'^(\d+)\s+(.*?)(?:\s+rgb=\((\d+),\s*(\d+),\s*(\d+)\))?\s*
 def read_codes(
     fn:Path|str, # a codes.txt (a name per line) or classes.txt (`<index> <name> [rgb=(r,g,b)]` per line)
 ) -> tuple:      # ({raw value: name}, {raw value: (r,g,b)})
-    "Class names (and colours, where given) by raw label value, from a codes or classes file."
-    names, colors = {}, {}
-    lines = [l.strip() for l in Path(fn).read_text().splitlines()]
-    lines = [l for l in lines if l and not l.startswith('#')]
-    if lines and all(_code_re.match(l) for l in lines):
-        for l in lines:
-            m = _code_re.match(l)
-            names[int(m[1])] = m[2]
-            if m[3] is not None: colors[int(m[1])] = (int(m[3]), int(m[4]), int(m[5]))
-    else: names = dict(enumerate(lines))
+    "Class names (and colours, where given) by raw label value, from a codes or classes file (UTF-8, with or without a byte-order mark)."
+    fn, names, colors = Path(fn), {}, {}
+    lines = [(n, l.strip()) for n, l in enumerate(fn.read_text(encoding='utf-8-sig').splitlines(), 1)]
+    lines = [(n, l) for n, l in lines if l and not l.startswith('#')]
+    where = {}   # raw value -> line number
+    if lines and all(_code_re.match(l) for _, l in lines):
+        for n, l in lines:
+            m = _code_re.match(l); k = int(m[1])
+            if k in where: raise ValueError(f"Class file {fn} lists index {k} twice (lines {where[k]} and {n}). Fix: give each class its own index, or delete one of the lines.")
+            names[k], where[k] = m[2], n
+            if m[3] is not None: colors[k] = (int(m[3]), int(m[4]), int(m[5]))
+    else: names, where = {i: l for i, (_, l) in enumerate(lines)}, {i: n for i, (n, _) in enumerate(lines)}
+    seen = {}
+    for k, name in names.items():
+        if name in seen: raise ValueError(f"Class file {fn} names two classes {name!r} (lines {where[seen[name]]} and {where[k]}), so the names cannot tell them apart. Fix: rename one of them.")
+        seen[name] = k
     return names, colors
+
 
 # %% ../nbs/01_data.ipynb #3425aedb
 @patch(cls_method=True)
@@ -189,19 +214,63 @@ class PILInstance(PILMask):
 def _open(fn, what):
     try:
         im = Image.open(fn); im.load(); return im
-    except FileNotFoundError: raise ValueError(f"{what} {fn} does not exist. Fix: check the dataset folder, or remove the item that points to it.") from None
+    except FileNotFoundError:
+        if Path(fn).is_symlink(): raise ValueError(f"{what} {fn} is a symbolic link to {os.readlink(fn)}, which does not exist. Fix: restore the file it points to, or remove the link.") from None
+        raise ValueError(f"{what} {fn} does not exist. Fix: check the dataset folder, or remove the item that points to it.") from None
     except Exception as e: raise ValueError(f"Cannot read {what.lower()} {fn}: {e}. Fix: replace the file (it may be truncated or not an image) or remove it from the dataset.") from None
 
+_lossy_formats = {'JPEG', 'MPO'}   # WebP can be either: `_is_lossy` reads its chunk type
+
+def _is_lossy(im:Image.Image, fn=None) -> bool:
+    "Whether `im` was decoded from a lossy format (JPEG, lossy WebP), which changes pixel values at every edge"
+    if im.format in _lossy_formats: return True
+    if im.format == 'WEBP' and isinstance(fn, (str, Path)):
+        with open(fn, 'rb') as f: head = f.read(64)
+        return b'VP8L' not in head   # lossless WebP is a 'VP8L' chunk (alone, or after 'VP8X')
+    return False
+
+def _lossy_label_error(fn, fmt) -> ValueError:
+    return ValueError(f"Label map {fn} is a {fmt} file: lossy compression changes the values at every edge between classes, so pixels would be read as the wrong class "
+                      "(or as values that are no class). Fix: save label maps as PNG, from the tool or data that made them (converting this file to PNG keeps the damage).")
+
 _index_modes = {'1', 'L', 'P', 'I', 'I;16', 'I;16L', 'I;16B', 'I;16N'}
+
+def _palette_colors(im:Image.Image) -> list:
+    "The RGB colours of the palette indices a 'P' image uses"
+    pal = np.array(im.getpalette('RGB') or [], dtype=np.uint8).reshape(-1, 3)
+    used = np.unique(np.asarray(im))
+    return [tuple(c) for c in pal[used[used < len(pal)]].tolist()]
+
+def label_values(
+    im:Image.Image,   # an opened label image
+    spec:LabelSpec,   # the dataset's label values: a declared palette decides how colour files are read
+    fn='<image>',     # its file name, for messages
+) -> np.ndarray:      # raw values (H,W), or colours (H,W,3), for `LabelSpec.encode`
+    "The raw values of a label image by its mode: one channel as it is; a palette PNG by colour or by index; grey stored as RGB, LA or float as one channel"
+    if _is_lossy(im, fn): raise _lossy_label_error(fn, im.format)
+    m = im.mode
+    if m == 'P':   # the colours are the classes when the dataset declares colours and the file uses them; else the index is the class (VOC)
+        if spec.palette is not None and any(c in spec.palette for c in _palette_colors(im)): return np.asarray(im.convert('RGB'))
+        return np.asarray(im)
+    if m in _index_modes: return np.asarray(im)
+    if m == 'LA': return np.asarray(im)[..., 0]   # grey with an alpha channel: the grey is the value
+    if m == 'F':                                  # a float TIFF: whole numbers only
+        a = np.asarray(im)
+        bad = a[~np.isfinite(a) | (np.isfinite(a) & (a != np.round(np.nan_to_num(a))))]
+        if bad.size: raise ValueError(f"Label map {fn} is a float image holding {float(bad[0])!r}, which is not a class index. Fix: save it with whole class numbers, as an 8-bit grayscale ('L') PNG.")
+        return a.astype(np.int64)
+    rgb = np.asarray(im if m in ('RGB', 'RGBA') else im.convert('RGB'))[..., :3]
+    if spec.palette is None and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all(): return rgb[..., 0]   # grey saved as RGB
+    return rgb
 
 class ReadLabelMap(DisplayedTransform):
     "Read a label-map file into a `PILMask` of class indices, mapped and checked by `spec`"
     def __init__(self, spec:LabelSpec): self.spec = spec
     def encodes(self, fn:Path|str):
         im = _open(fn, 'Label map')
-        raw = np.asarray(im) if im.mode in _index_modes else np.asarray(im.convert('RGB') if im.mode not in ('RGB', 'RGBA') else im)
+        raw = label_values(im, self.spec, fn)
         if raw.ndim == 3 and self.spec.palette is None:
-            raise ValueError(f"Label map {fn} has {len(im.getbands())} channels (mode {im.mode}); a class-index map must have one. "
+            raise ValueError(f"Label map {fn} has {len(im.getbands())} channels (mode {im.mode}) in several colours; a class-index map has one channel. "
                              "Fix: if its colours encode classes, pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt); otherwise save it as an 8-bit grayscale ('L') PNG.")
         out = self.spec.encode(raw, fn)
         res = PILMask(Image.fromarray(out.astype(np.uint8 if self.spec.n_values <= 256 else np.int32)))
@@ -214,14 +283,34 @@ class ReadInstance(DisplayedTransform):
         im = _open(fn, 'Instance map')
         if im.mode not in _index_modes:
             raise ValueError(f"Instance map {fn} has {len(im.getbands())} channels (mode {im.mode}); instance ids must be one channel. Fix: save the ids as a 16-bit grayscale PNG.")
+        if _is_lossy(im, fn): raise ValueError(f"Instance map {fn} is a {im.format} file: lossy compression changes the ids at every edge. Fix: save instance maps as 16-bit PNG.")
         res = PILInstance(Image.fromarray(np.asarray(im).astype(np.int32))); res.fn = fn
         return res
 
+def _photo_rgb(im:Image.Image) -> Image.Image:
+    "`im` as 8-bit RGB, with 16-bit and float grey scaled to 0..255 (PIL's `convert('RGB')` clips them: a 16-bit photo comes out white)"
+    if im.mode.startswith('I') or im.mode == 'F':
+        a = np.asarray(im).astype(np.float64)
+        top = 65535. if im.mode.startswith('I;16') else 1. if im.mode == 'F' and a.max() <= 1 else 255. if a.max() <= 255 else 65535. if a.max() <= 65535 else float(a.max())
+        im = Image.fromarray(np.clip(np.round(a * (255 / top)), 0, 255).astype(np.uint8))
+    return im.convert('RGB')
+
+def _upright(im:Image.Image) -> Image.Image:
+    "`im` turned as its EXIF orientation tag says (phone photos), as viewers and labelling tools show it; the tag is kept in `exif_orientation`"
+    o = im.getexif().get(0x0112, 1)
+    if o in (None, 1) or not 2 <= o <= 8: return im
+    res = ImageOps.exif_transpose(im)
+    res.exif_orientation, res.stored_size = o, im.size
+    return res
+
 class ReadPhoto(DisplayedTransform):
-    "Read a photo as an RGB `PILImage`"
+    "Read a photo as an RGB `PILImage`, turned upright by its EXIF orientation; 16-bit photos scaled to 8 bits"
     def encodes(self, fn:Path|str):
-        res = PILImage.create(_open(fn, 'Photo').convert('RGB')); res.fn = fn
+        im = _upright(_open(fn, 'Photo'))
+        res = PILImage.create(_photo_rgb(im)); res.fn = fn
+        if hasattr(im, 'exif_orientation'): res.exif_orientation, res.stored_size = im.exif_orientation, im.stored_size
         return res
+
 
 # %% ../nbs/01_data.ipynb #66784fd3
 class CheckSizes(ItemTransform):
@@ -231,6 +320,12 @@ class CheckSizes(ItemTransform):
         ims = [o for o in x if isinstance(o, Image.Image)]
         if len({o.size for o in ims}) > 1:
             desc = ', '.join(f"{getattr(o, 'fn', type(o).__name__)} is {o.size[0]}x{o.size[1]}" for o in ims)
+            turned = [o for o in ims if getattr(o, 'exif_orientation', None) and o.stored_size != o.size and all(p.size == o.stored_size for p in ims if p is not o)]
+            if turned:
+                o = turned[0]
+                raise ValueError(f"Label map and photo differ in size: {desc}. The photo's EXIF orientation tag ({o.exif_orientation}) turns it upright on reading, as phones, viewers and "
+                                 f"labelling tools show it; its stored pixels are {o.stored_size[0]}x{o.stored_size[1]}, the label map's size, so the label map was drawn on the unturned pixels. "
+                                 "Fix: turn the label map the same way (PIL.ImageOps.exif_transpose shows how), or save the photo without its orientation tag.")
             raise ValueError(f"Label map and photo differ in size: {desc}. Fix: resize the label map with nearest-neighbour to the photo's size (never bilinear), or remove the pair.")
         return x
 
@@ -280,8 +375,13 @@ class PairedFile(DisplayedTransform):
         return [d/f'{stem}{dst}{e}' for e in (self.exts or (fn.suffix,))]
 
     def find(self, fn) -> Path|None:
-        "The paired file of `fn`, or `None` if there is none"
-        return next((p for p in self.candidates(fn) if p.exists()), None)
+        "The paired file of `fn`, or `None` if there is none; an error when several files or a broken link could be it"
+        ps, found = [p for p in self.candidates(fn) if p.exists() or p.is_symlink()], []
+        for p in ps:
+            if not p.exists(): raise ValueError(f"The {self.what} of label map {fn}, {p}, is a symbolic link to {os.readlink(p)}, which does not exist. Fix: restore the file it points to, or remove the link.")
+            if not any(os.path.samefile(p, q) for q in found): found.append(p)   # '.jpg' and '.JPG' are one file on case-insensitive disks
+        if len(found) > 1: raise ValueError(f"Label map {fn} has {len(found)} {self.what}s: {', '.join(map(str, found))} (one name, several extensions), and either could be the one. Fix: remove or rename all but one.")
+        return found[0] if found else None
 
     def encodes(self, fn:Path|str) -> Path:
         p = self.find(fn)
@@ -298,6 +398,10 @@ def spade_tfms(
     method:str=ResizeMethod.Squish, # how `Resize` fits the photo: squish (official), crop or pad
 ) -> list:
     "Item transforms applied identically to label map, instance map and photo"
+    for name, s in (('size', size), ('load_size', load_size)):
+        hw = [s] if isinstance(s, int) else list(s) if isinstance(s, (tuple, list)) else [s] if s is not None else []
+        if s is not None and (len(hw) not in (1, 2) or not all(isinstance(v, int) and v > 0 for v in hw)):
+            raise ValueError(f"{name}={s!r}: a size is a positive whole number of pixels, or (height, width). Fix: pass e.g. {name}=256 or {name}=(256, 512).")
     tfms = [Resize(ifnone(load_size, size), method=method)]
     if load_size is not None: tfms.append(RandomCrop(size))
     if flip: tfms.append(FlipItem(0.5))
@@ -339,9 +443,32 @@ def _list_files(folder, what, exts=_photo_exts):
     if not folder.is_dir(): raise ValueError(f"{what} folder {folder} does not exist. Fix: point `path` at the dataset folder, or pass the folder names of your layout.")
     fns = get_files(folder, extensions=set(exts) | {e.lower() for e in exts}, recurse=True)
     if not fns: raise ValueError(f"{what} folder {folder} is empty: no {'/'.join(sorted({e.lower() for e in exts}))} files. Fix: point `path` at the dataset folder.")
+    broken = [f for f in fns if f.is_symlink() and not f.exists()]
+    if broken: raise ValueError(f"{len(broken)} files in {folder} are symbolic links to files that do not exist: {broken[0]} -> {os.readlink(broken[0])}{' …' if len(broken) > 1 else ''}. Fix: restore the files they point to, or remove the links.")
+    seen = {}
+    for f in fns:   # names that look the same but differ in Unicode normalisation (macOS writes NFD, most tools NFC)
+        k = (f.parent, unicodedata.normalize('NFC', f.name))
+        if k in seen: raise ValueError(f"{seen[k]} and {f} have names that differ only in Unicode normalisation (NFC vs NFD): they look identical but are two files. Fix: remove or rename one of them.")
+        seen[k] = f
     return fns.sorted()
 
 def _few(fns, k=5): return ', '.join(str(f) for f in fns[:k]) + (f' … ({len(fns)} in all)' if len(fns) > k else '')
+
+_lossy_exts = ('.jpg', '.jpeg', '.jpe', '.jfif')
+
+def _pairing_hint(label, get_photo, photos) -> str:
+    "Why the photo of `label` was not found, when a photo of (nearly) its name is elsewhere: sub-folders not mirrored, or another Unicode normalisation"
+    if photos is None or not hasattr(get_photo, 'candidates'): return ''
+    want = get_photo.candidates(label)[0]
+    nfc = lambda s: unicodedata.normalize('NFC', s)
+    near = [Path(p) for p in photos if nfc(Path(p).stem) == nfc(want.stem)]
+    if not near: return ''
+    p = near[0]
+    if p.stem != want.stem and p.parent == want.parent:
+        return (f" The photo {p} has the name of label map {label} in another Unicode normalisation (NFC vs NFD: they look identical, but are different names). "
+                "Fix: rename one of them so both use the same form (NFC, what most tools write).")
+    return (f" A photo of that name is at {p}, but the photo of {label} must be at {want.with_suffix('.*')}: sub-folders of the label folder are mirrored in the photo folder. "
+            "Fix: give the photos the same sub-folders as the label maps, or keep both flat.")
 
 def pair_files(
     labels:list,            # label-map files
@@ -351,6 +478,9 @@ def pair_files(
     unpaired:str='error',   # 'error', or 'skip' to drop (with a warning) label maps without a photo
 ) -> L:                     # the label maps that have a photo (and instance map)
     "Check that label maps and photos pair up; list the first few that do not"
+    lossy = [l for l in labels if Path(l).suffix.lower() in _lossy_exts]
+    if lossy: raise ValueError(f"{len(lossy)} label maps are JPEG files: {_few(lossy)}. JPEG compression changes the values at every edge between classes, so pixels would be read as the wrong class. "
+                               "Fix: save label maps as PNG, from the tool or data that made them (converting these files to PNG keeps the damage).")
     finders = [('photo', get_photo)] + ([('instance map', get_instance)] if get_instance else [])
     found, paired, missing = [], set(), {k: [] for k,_ in finders}
     for l in labels:
@@ -361,9 +491,9 @@ def pair_files(
         if all(p is not None for p in ps.values()): found.append(l)
     for k, ms in missing.items():
         if not ms: continue
-        msg = f"{len(ms)} label maps have no {k}: {_few(ms)}."
-        if unpaired == 'skip': warnings.warn(msg + " They are skipped.")
-        else: raise ValueError(msg + " Fix: add the missing files, remove these label maps, or pass unpaired='skip'.")
+        msg, hint = f"{len(ms)} label maps have no {k}: {_few(ms)}.", (_pairing_hint(ms[0], get_photo, photos) if k == 'photo' else '')
+        if unpaired == 'skip': warnings.warn(msg + hint + " They are skipped.")
+        else: raise ValueError(msg + (hint or " Fix: add the missing files, remove these label maps, or pass unpaired='skip'."))
     if photos is not None:
         orphans = sorted(set(map(Path, photos)) - paired)
         msg = f"{len(orphans)} photos have no label map: {_few(orphans)}."
@@ -438,14 +568,23 @@ class SegMapDataLoaders(DataLoaders):
         **kwargs,                        # passed to `DataBlock.dataloaders` (num_workers, device, …)
     ):
         "Build `DataLoaders` from a list of label files and the rules that find their photos"
+        if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1. Fix: pass e.g. bs=8.")
+        if unpaired not in ('error', 'skip'): raise ValueError(f"unpaired={unpaired!r}. Fix: pass unpaired='error' or unpaired='skip'.")
         labels = pair_files(labels, get_photo, photos, get_instance, unpaired)
-        if splitter is None: splitter = RandomSplitter(valid_pct, seed=seed)
+        random_split = splitter is None
+        if random_split:
+            if not 0 <= valid_pct < 1: raise ValueError(f"valid_pct={valid_pct}: the validation share must be at least 0 and below 1. Fix: pass e.g. valid_pct=0.2.")
+            splitter = RandomSplitter(valid_pct, seed=seed)
         dblock = segmap_dblock(spec, get_photo, get_instance, splitter,
                                ifnone(item_tfms, spade_tfms(size, load_size, flip)), batch_tfms)
         dsets = dblock.datasets(labels)
         if check: check_items(dsets, check)
-        return dsets.dataloaders(path=path, bs=bs, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms,
-                                 **merge(dblock.dls_kwargs, kwargs))
+        _check_counts(len(labels), len(dsets.train), len(dsets.valid), bs if kwargs.get('drop_last', True) else 1,
+                      valid_pct if random_split else None if isinstance(splitter, SplitFiles) else 0)   # a splitter of the user's may choose no validation
+        dls = dsets.dataloaders(path=path, bs=bs, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms,
+                                **merge(dblock.dls_kwargs, kwargs))
+        dls.test_items = splitter.test_items(labels) if isinstance(splitter, SplitFiles) else L()
+        return dls
 
     @classmethod
     @delegates(from_pairs, but=['labels', 'spec', 'get_photo', 'get_instance', 'photos'])
@@ -460,17 +599,26 @@ class SegMapDataLoaders(DataLoaders):
         dontcare:int|None=None,        # raw value meaning "unlabelled" (e.g. 255)
         offset:int=0,                  # subtracted from raw values (1 for ADE20K-style files)
         palette:dict|None=None,        # {(r,g,b): raw value} for colour-coded label images
-        splits:str|None='splits',      # sub-folder with train.txt and valid.txt/val.txt/test.txt stem lists; used when it exists
+        splits:str|None='splits',      # sub-folder of split files (`<name>.txt`, a file stem per line); used when it exists
+        valid_split:str|list|None=None,# split file(s) to validate on, e.g. 'tile8'; default valid.txt or val.txt, else test.txt
+        train_split:str|list|None=None,# split file(s) to train on; default train.txt, else every item in no other split
         **kwargs,                      # passed to `from_pairs` (size, bs, valid_pct, seed, check, …)
     ):
-        "The custom layout: `images/` + `labels/` (+ `inst/`), matched by file stem"
+        "The custom layout: `images/` + `labels/` (+ `inst/`), matched by file stem; `splits/` chooses training, validation and test items"
         path = Path(path)
         if not path.is_dir(): raise ValueError(f"Dataset folder {path} does not exist. Fix: pass the folder that contains '{labels}/' and '{images}/'.")
         spec = _make_spec(path, codes, n_classes, dontcare, offset, palette)
-        use_instance = (inst is not None and (path/inst).is_dir()) if use_instance is None else use_instance
+        if use_instance is None:
+            use_instance = inst is not None and (path/inst).is_dir()
+            if use_instance and not any((path/inst).iterdir()):
+                raise ValueError(f"Instance folder {path/inst} is empty, so no label map has an instance map. Fix: remove the empty folder, or pass use_instance=False.")
         get_photo = PairedFile({labels: images})
         get_inst = PairedFile({labels: inst}, exts=('.png', '.tif', '.tiff'), what='instance map') if use_instance else None
-        if 'splitter' not in kwargs and splits and (path/splits).is_dir(): kwargs['splitter'] = _stem_splitter(path/splits)
+        has_splits = bool(splits) and (path/splits).is_dir()
+        if (valid_split or train_split) and not has_splits:
+            raise ValueError(f"{'valid_split' if valid_split else 'train_split'}={valid_split or train_split!r}, but there is no split folder {path/(splits or 'splits')}. "
+                             "Fix: put the split files (a file stem per line) there, or drop the option for a random split (valid_pct=).")
+        if 'splitter' not in kwargs and has_splits: kwargs['splitter'] = SplitFiles(path/splits, valid_split, train_split)
         return cls.from_pairs(path, _list_files(path/labels, 'Label'), spec, get_photo, get_inst,
                               photos=_list_files(path/images, 'Photo'), **kwargs)
 
@@ -478,19 +626,88 @@ class SegMapDataLoaders(DataLoaders):
 def _make_spec(path, codes, n_classes, dontcare, offset, palette, defaults=('classes.txt', 'codes.txt')):
     if isinstance(codes, (list, tuple, L)):
         return LabelSpec(list(codes), n_classes, dontcare, offset, palette)
-    fn = Path(codes) if codes is not None else next((path/f for f in defaults if (path/f).is_file()), None)
+    if codes is None:
+        found = [path/f for f in defaults if (path/f).is_file()]
+        if len(found) > 1 and read_codes(found[0])[0] != read_codes(found[1])[0]:
+            (a, b), (na, nb) = found, (read_codes(f)[0] for f in found)
+            diff = next((k for k in sorted(set(na) | set(nb)) if na.get(k) != nb.get(k)), None)
+            warnings.warn(f"{path} has both {a.name} and {b.name}, and they disagree ({a.name}: {len(na)} classes, value {diff} is {na.get(diff)!r}; "
+                          f"{b.name}: {len(nb)} classes, value {diff} is {nb.get(diff)!r}): using {a.name}. Fix: delete the wrong file, or pass codes= the one to use.")
+        fn = found[0] if found else None
+    else: fn = Path(codes)
     if fn is not None and not fn.is_file(): raise ValueError(f"Codes file {fn} does not exist. Fix: pass the path of a codes.txt/classes.txt, a list of names, or n_classes=.")
     return LabelSpec.from_codes(fn, n_classes, dontcare, offset, palette)
 
-def _stem_splitter(folder):
-    "A splitter from train.txt and valid.txt/val.txt/test.txt stem lists"
-    folder = Path(folder)
-    vfn = next((folder/f for f in ('valid.txt', 'val.txt', 'test.txt') if (folder/f).is_file()), None)
-    if vfn is None: raise ValueError(f"Split folder {folder} has no valid.txt, val.txt or test.txt. Fix: add one, or pass splits=None for a random split.")
-    valid = set(vfn.read_text().split())
-    return FuncSplitter(partial(_stem_in, stems=valid))
+def _line_stem(line:str) -> str:
+    "The file stem a split-file line names: `abc`, `abc.png` or `images/abc.jpg` all name `abc`"
+    p = Path(line.strip())
+    return p.stem if p.suffix.lower() in {e.lower() for e in _photo_exts} | {'.png'} else p.name
 
-def _stem_in(fn, stems): return Path(fn).stem in stems
+class SplitFiles:
+    "A fastai splitter from the split files of a dataset: training and validation items, and test items that are never trained on"
+    def __init__(self,
+        folder:Path|str,          # split folder: one `<name>.txt` per split, a file stem per line
+        valid:str|list|None=None, # split(s) to validate on; default valid.txt, val.txt or validation.txt, else test.txt
+        train:str|list|None=None, # split(s) to train on; default train.txt, else every item in no other split
+    ):
+        self.folder = Path(folder)
+        files = {f.stem: f for f in sorted(self.folder.glob('*.txt'))}
+        if not files: raise ValueError(f"Split folder {self.folder} holds no .txt files. Fix: add train.txt and val.txt (a file stem per line), or remove the folder for a random split (valid_pct=).")
+        listing = ', '.join(f'{n}.txt' for n in files)
+        def pick(v, what):
+            v = [v] if isinstance(v, (str, Path)) else list(v)
+            v = [str(x)[:-4] if str(x).endswith('.txt') else str(x) for x in v]
+            bad = [x for x in v if x not in files]
+            if bad: raise ValueError(f"{what}_split={bad[0]!r}: {self.folder} has no {bad[0]}.txt; it has {listing}. Fix: pass {what}_split= one of {', '.join(map(repr, files))}.")
+            return v
+        if valid is None:
+            valid = next(([n] for n in ('valid', 'val', 'validation', 'test') if n in files), None)
+            if valid is None:
+                other = [n for n in files if n != 'train']
+                raise ValueError(f"Split folder {self.folder} has {listing} but no valid.txt, val.txt or test.txt, so which items validate is unknown. "
+                                 f"Fix: choose the validation split, e.g. valid_split={(other or list(files))[-1]!r}; or remove the folder for a random split (valid_pct=).")
+        self.valid = pick(valid, 'valid')
+        self.train = pick(train, 'train') if train is not None else (['train'] if 'train' in files and 'train' not in self.valid else None)
+        self.test = [n for n in ('test',) if n in files and n not in self.valid and n not in (self.train or [])]
+        self.stems = {n: {_line_stem(l) for l in files[n].read_text(encoding='utf-8-sig').splitlines() if l.strip()} for n in self.valid + (self.train or []) + self.test}
+
+    def _sets(self, names): return set().union(*(self.stems[n] for n in names)) if names else set()
+
+    def __call__(self, items) -> tuple:   # (train indices, valid indices)
+        stems = [Path(o).stem for o in items]
+        have = set(stems)
+        for n, s in self.stems.items():
+            if not s & have:
+                eg = sorted(s)[0] if s else None
+                raise ValueError(f"Split file {self.folder/(n + '.txt')} names {len(s)} items, none of them a label map of this dataset"
+                                 + (f" (it lists {eg!r}; the label maps are named like {stems[0]!r})" if eg and stems else '') + ". Fix: write one file stem per line, the names of the label maps without extension.")
+        valid, test = self._sets(self.valid), self._sets(self.test)
+        train = None if self.train is None else self._sets(self.train)
+        for what, s in (('validation', valid), ('test', test)):
+            both = sorted(s & (train or set()) & have)
+            if both: warnings.warn(f"{len(both)} label maps are in both the training list and the {what} list ({', '.join(both[:3])}{' …' if len(both) > 3 else ''}): they are used for {what} only, never trained on.")
+        t_idx = [i for i, s in enumerate(stems) if s not in valid and s not in test and (train is None or s in train)]
+        v_idx = [i for i, s in enumerate(stems) if s in valid]
+        if train is not None:
+            unused = [items[i] for i, s in enumerate(stems) if s not in train and s not in valid and s not in test]
+            if unused: warnings.warn(f"{len(unused)} label maps are in none of the split files {', '.join(f'{n}.txt' for n in dict.fromkeys(self.train + self.valid + self.test))}: {_few(unused)}. They are not used.")
+        return L(t_idx), L(v_idx)
+
+    def test_items(self, items) -> L:
+        "The items of the test split(s): never trained on, kept for evaluation"
+        test = self._sets(self.test)
+        return L(o for o in items if Path(o).stem in test)
+
+def _check_counts(n, n_train, n_valid, bs, valid_pct=None):
+    "Errors, before any training, for too little data: nothing to train on, an empty validation set (unless `valid_pct` is 0), or fewer items than a batch"
+    if n_train == 0: raise ValueError(f"No label map is left to train on: {n} in all, {n_valid} for validation. Fix: give the training split items (train.txt or train_split=), or a smaller validation share.")
+    if n_valid == 0 and valid_pct != 0:
+        why = f"valid_pct={valid_pct} of {n} label maps rounds to 0" if valid_pct is not None else "the splitter chose none"
+        fix = f"pass valid_pct={max(0.2, round(1.5 / n, 2))} or more, add data, or valid_pct=0 to train without validation" if n > 1 else "add data, or pass valid_pct=0 to train without validation"
+        raise ValueError(f"The validation set is empty: {why}. Fix: {fix}.")
+    if n_train < bs: raise ValueError(f"The training set has {n_train} label maps, fewer than bs={bs}: training drops the last incomplete batch, so an epoch would have no batch. "
+                                      f"Fix: pass bs={n_train} or smaller, or add data.")
+
 
 # %% ../nbs/01_data.ipynb #8bc65793
 def colorize(
@@ -616,6 +833,23 @@ def _ade_codes(path):
             return [names.get(i, f'class_{i-1}') for i in range(1, 151)]
     return None
 
+def _check_layout(path:Path, layout:str, n_classes:int|tuple, dontcare=None, offset=0, own_file:str|None=None):
+    "For a layout's factory given a custom-layout folder: an error when the folder's class file, or the absence of the layout's own file, says it is other data"
+    fn = next((path/f for f in ('classes.txt', 'codes.txt') if (path/f).is_file()), None)
+    reads = f"file value {dontcare} as don't-care and " if dontcare is not None else ""
+    reads += f"values {offset}..{offset + max(L(n_classes)) - 1} as its {max(L(n_classes))} classes"
+    fix = f"Fix: use the custom layout (layout='custom') with the n_classes=, dontcare= and offset= of your data; or point path at the {layout} dataset."
+    if fn is None:
+        if own_file and not (path/own_file).is_file():
+            raise ValueError(f"Dataset {path} has no {own_file} and no classes.txt/codes.txt: nothing shows that it holds {layout} files, and the {layout} layout reads {reads}. "
+                             f"{fix} If it is {layout} data, add {own_file} from the {layout} release.")
+        return
+    names = [k for k in read_codes(fn)[0] if k != dontcare]
+    k = max(names) + 1 - offset if names else 0
+    if k not in L(n_classes):
+        raise ValueError(f"Dataset {path} does not look like {layout}: its {fn.name} lists {len(names)} classes (values {min(names, default=0)}..{max(names, default=0)}), "
+                         f"but the {layout} layout reads {reads}. {fix}")
+
 @patch(cls_method=True)
 @delegates(SegMapDataLoaders.from_pairs, but=['labels', 'spec', 'get_photo', 'get_instance', 'photos'])
 def from_ade20k(cls:SegMapDataLoaders,
@@ -626,6 +860,7 @@ def from_ade20k(cls:SegMapDataLoaders,
     "ADE20K (SceneParsing, 150 classes; 0 = 'other' is don't-care), as the official SPADE code reads it"
     path = Path(path)
     if (path/'ADEChallengeData2016').is_dir(): path = path/'ADEChallengeData2016'
+    if not (path/'annotations').is_dir() and codes is None: _check_layout(path, 'ADE20K', 150, dontcare=0, offset=1, own_file='objectInfo150.txt')
     codes = ifnone(codes, _ade_codes(path))
     if not (path/'annotations').is_dir():
         return cls.from_folder(path, codes=codes, n_classes=150, dontcare=0, offset=1, **kwargs)
@@ -645,6 +880,7 @@ def from_cityscapes(cls:SegMapDataLoaders,
     "Cityscapes (labelIds, 35 classes, instance maps), as the official SPADE code reads it"
     path = Path(path)
     if not (path/'gtFine').is_dir():
+        _check_layout(path, 'Cityscapes', (34, 35))   # labelIds 0..33, and 34 for 'license plate' (-1 in cityscapesScripts)
         return cls.from_folder(path, codes=_cityscapes_codes, use_instance=use_instance and (path/'inst').is_dir(), **kwargs)
     spec = LabelSpec(_cityscapes_codes)
     labels = [f for f in _list_files(path/'gtFine', 'Label', ('.png',)) if f.stem.endswith('_labelIds')]
@@ -673,6 +909,7 @@ def from_coco_stuff(cls:SegMapDataLoaders,
     "COCO-Stuff (182 classes, 255 = don't care, instance maps), as the official SPADE code reads it"
     path = Path(path)
     if not (path/'train_label').is_dir():
+        if codes is None: _check_layout(path, 'COCO-Stuff', 182, dontcare=255)
         return cls.from_folder(path, codes=codes, n_classes=182, dontcare=255, use_instance=use_instance and (path/'inst').is_dir(), **kwargs)
     if codes is None and (path/'labels.txt').is_file(): codes = _coco_codes(path/'labels.txt')
     spec = _make_spec(path, codes, 182, 255, 0, None, defaults=('classes.txt', 'codes.txt'))
