@@ -231,7 +231,8 @@ def _is_lossy(im:Image.Image, fn=None) -> bool:
 
 def _lossy_label_error(fn, fmt) -> ValueError:
     return ValueError(f"Label map {fn} is a {fmt} file: lossy compression changes the values at every edge between classes, so pixels would be read as the wrong class "
-                      "(or as values that are no class). Fix: save label maps as PNG, from the tool or data that made them (converting this file to PNG keeps the damage).")
+                      "(or as values that are no class). Fix: save label maps as PNG, from the tool or data that made them. Converting this file to PNG keeps the damage; "
+                      "colour-coded labels can be repaired by giving each pixel the nearest palette colour, class-index labels cannot.")
 
 _index_modes = {'1', 'L', 'P', 'I', 'I;16', 'I;16L', 'I;16B', 'I;16N'}
 
@@ -480,7 +481,8 @@ def pair_files(
     "Check that label maps and photos pair up; list the first few that do not"
     lossy = [l for l in labels if Path(l).suffix.lower() in _lossy_exts]
     if lossy: raise ValueError(f"{len(lossy)} label maps are JPEG files: {_few(lossy)}. JPEG compression changes the values at every edge between classes, so pixels would be read as the wrong class. "
-                               "Fix: save label maps as PNG, from the tool or data that made them (converting these files to PNG keeps the damage).")
+                               "Fix: save label maps as PNG, from the tool or data that made them. Converting these files to PNG keeps the damage; "
+                               "colour-coded labels can be repaired by giving each pixel the nearest palette colour, class-index labels cannot.")
     finders = [('photo', get_photo)] + ([('instance map', get_instance)] if get_instance else [])
     found, paired, missing = [], set(), {k: [] for k,_ in finders}
     for l in labels:
