@@ -16,11 +16,11 @@ with warnings.catch_warnings():  # fastai's import warns about its own use of to
 from .core import *
 
 # %% auto #0
-__all__ = ['label_colors', 'LabelSpec', 'read_codes', 'TensorInstance', 'PILInstance', 'label_values', 'ReadLabelMap',
-           'ReadInstance', 'ReadPhoto', 'CheckSizes', 'AddLabelSpec', 'LabelMapBlock', 'InstanceBlock', 'PhotoBlock',
-           'PairedFile', 'spade_tfms', 'make_toy_folder', 'pair_files', 'check_items', 'segmap_dblock', 'label_spec',
-           'has_instance', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances', 'show_batch',
-           'show_results']
+__all__ = ['label_colors', 'LabelValueError', 'LabelSpec', 'read_codes', 'TensorInstance', 'PILInstance', 'label_values',
+           'ReadLabelMap', 'ReadInstance', 'ReadPhoto', 'CheckSizes', 'AddLabelSpec', 'LabelMapBlock', 'InstanceBlock',
+           'PhotoBlock', 'PairedFile', 'spade_tfms', 'make_toy_folder', 'pair_files', 'check_items', 'segmap_dblock',
+           'label_spec', 'has_instance', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances',
+           'show_batch', 'show_results']
 
 # %% ../nbs/01_data.ipynb #5fd123a1
 _default_colors = np.array([
@@ -42,6 +42,11 @@ def label_colors(n:int) -> np.ndarray:
 
 # %% ../nbs/01_data.ipynb #67638615
 def _rgb_key(a): return (a[..., 0].astype(np.int64) << 16) | (a[..., 1].astype(np.int64) << 8) | a[..., 2].astype(np.int64)
+
+class LabelValueError(ValueError):
+    "A label map holds a value (or colour) that is no class; `fn`, `value` (an int or an (r,g,b) colour), `count` (its pixels) and `values` (every bad one) say which"
+    def __init__(self, msg:str, fn=None, value=None, count:int=0, values:list|None=None):
+        super().__init__(msg); self.fn, self.value, self.count, self.values = fn, value, count, ifnone(values, [value])
 
 class LabelSpec:
     "How raw label-file values map to class indices (offset, don't-care, colour palette), and the class names and display colours."
@@ -112,7 +117,7 @@ class LabelSpec:
         if (out < 0).any(): raise self._bad_values(raw, out < 0, fn)
         return out
 
-    def _bad_values(self, raw, bad, fn) -> ValueError:
+    def _bad_values(self, raw, bad, fn) -> LabelValueError:
         "The error for raw values that are no class: the file, the value, how often, and the likeliest fix first"
         vals, counts = np.unique(raw[bad], return_counts=True)
         i = int(np.flatnonzero(vals == 255)[0]) if (vals == 255).any() else 0   # 255 first: the usual don't-care value
@@ -130,7 +135,7 @@ class LabelSpec:
             fix = f"Fix: if 255 marks unlabelled pixels (the usual convention), pass dontcare=255; if it is a class, pass n_classes=256 (or a codes file listing every class)."
         else:
             fix = f"Fix: pass n_classes={v - self.offset + 1} (or a codes file listing every class), or dontcare={v} if {v} means 'unlabelled'."
-        return ValueError(f"{what} {fix}")
+        return LabelValueError(f"{what} {fix}", fn, v, c, [v] + others)
 
     def _from_colors(self, rgb, fn):
         if self.palette is None:
@@ -149,8 +154,9 @@ class LabelSpec:
             i = int(np.argmax(counts)); c = int(ukeys[i])
             col = (c >> 16, (c >> 8) & 255, c & 255)
             more = f" ({len(ukeys)} unknown colours in all, {int((~known).sum())} pixels)" if len(ukeys) > 1 else ""
-            raise ValueError(f"Label image {fn} has colour {col} at {int(counts[i])} pixels, which is not in the palette of {len(keys)} colours{more}. "
-                             f"Fix: add {col} to `palette` with its class, or correct the file (anti-aliased or JPEG-compressed colour labels need cleaning).")
+            raise LabelValueError(f"Label image {fn} has colour {col} at {int(counts[i])} pixels, which is not in the palette of {len(keys)} colours{more}. "
+                                  f"Fix: add {col} to `palette` with its class, or correct the file (anti-aliased or JPEG-compressed colour labels need cleaning).",
+                                  fn, col, int(counts[i]), [(int(u) >> 16, (int(u) >> 8) & 255, int(u) & 255) for u in ukeys[np.argsort(-counts, kind='stable')]])
         return vals[idx]
 
 # %% ../nbs/01_data.ipynb #799bb6ef
