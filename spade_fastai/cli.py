@@ -6,7 +6,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #89bc4e72
 from __future__ import annotations
-import sys, os, re, json, math, time, argparse, warnings
+import sys, os, re, json, math, time, argparse, warnings, hashlib, shutil, uuid
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import anno_parser, store_false
@@ -19,14 +19,23 @@ def _check(ok, msg:str):
     "Raise a `ValueError` with `msg` unless `ok`"
     if not ok: raise ValueError(msg)
 
+class _SizeError(argparse.ArgumentTypeError, ValueError):
+    "A bad `--size`: `argparse` prints its message as it is, a Python caller gets a `ValueError`"
+
 def _size(v) -> int|tuple:
-    "`--size`: N for N×N, or HxW, e.g. 256 or 256x512"
-    if isinstance(v, (int, tuple, list)): return v if isinstance(v, int) else tuple(v)
+    "`--size`: N for N×N, or HxW, e.g. 256 or 256x512; every side positive"
     try:
-        hw = [int(o) for o in str(v).lower().split('x')]
-        if len(hw) > 2: raise ValueError
-        return hw[0] if len(hw) == 1 else tuple(hw)
-    except ValueError: raise argparse.ArgumentTypeError(f"{v!r} is not a size: pass N or HxW, e.g. 256 or 256x512") from None
+        hw = [int(o) for o in ([v] if isinstance(v, int) else v if isinstance(v, (tuple, list)) else str(v).lower().split('x'))]
+        if not 1 <= len(hw) <= 2: raise ValueError
+    except (TypeError, ValueError): raise _SizeError(f"{v!r} is not a size: pass N or HxW, e.g. 256 or 256x512") from None
+    if min(hw) < 1: raise _SizeError(f"{v!r} is not a size: its sides must be positive. Fix: pass N or HxW, e.g. 256 or 256x512")
+    return hw[0] if len(hw) == 1 else tuple(hw)
+
+def _out_dir(out, flag:str='--out') -> Path:
+    "The output folder `out` as a `Path`; refused when it is an existing file"
+    out = Path(out)
+    _check(out.is_dir() or not (out.exists() or out.is_symlink()), f"{flag} {out} is a file, not a folder. Fix: pass {flag} a folder (a new one is made).")
+    return out
 
 _DL_KEYS = ('num_workers', 'seed', 'valid_pct', 'check', 'unpaired', 'load_size', 'flip', 'device')
 
@@ -75,6 +84,8 @@ def _budget_cb(
 
 # %% ../nbs/08_cli.ipynb #0ed27391
 _DEMO_LEARNER = dict(ngf=16, ndf=32, n_layers_D=3, hidden=64, use_vae=True, z_dim=64, lambda_vgg=0)   # the quickstart's CPU model
+_DEMO_FILES = ('results.png', 'losses.png', 'samples.png', 'spade.pkl')   # what the demo writes into DIR, beside data/
+_DEMO_RECORD = 'spade-demo.json'                                          # and the record of what it wrote
 
 def _save_fig(fig, fn:Path) -> Path:
     "Save `fig` to `fn` and close it"
@@ -102,9 +113,45 @@ def _demo_pictures(learn, out:Path, n_maps:int=3, n_samples:int=4) -> dict:
     files['samples'] = _save_fig(fig, out/'samples.png')
     return files
 
+def _sha256(fn:Path) -> str:
+    "SHA-256 of the file `fn`, read in chunks"
+    h = hashlib.sha256()
+    with open(fn, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def _demo_check(out:Path) -> dict:
+    "The demo's record of `out` ({name: [SHA-256, …]}), after checking that every file of the demo's names in `out` is one the demo wrote, unchanged"
+    fn = out/_DEMO_RECORD
+    rec = {'files': {}}
+    if fn.exists() or fn.is_symlink():
+        try: rec = json.loads(fn.read_text()) if fn.is_file() and not fn.is_symlink() else None
+        except (OSError, ValueError): rec = None
+        _check(isinstance(rec, dict) and rec.get('written_by') == 'spade-fastai demo' and isinstance(rec.get('files'), dict),
+               f"{fn} exists and was not written by spade-fastai demo, so the demo will not overwrite it. Fix: pass another --out.")
+    for name in _DEMO_FILES:
+        f = out/name
+        if (f.exists() or f.is_symlink()) and not (f.is_file() and not f.is_symlink() and _sha256(f) in rec['files'].get(name, [])):
+            raise ValueError(f"{f} exists and was not written by spade-fastai demo (or was changed since), so the demo will not overwrite it. Fix: pass another --out.")
+    return rec['files']
+
+def _demo_commit(
+    out:Path,    # the demo's folder
+    stage:Path,  # a new folder inside `out` holding the new `_DEMO_FILES`
+):
+    "Move the demo's new files from `stage` into `out`, replacing only files the demo wrote; its record lists every file in place at every moment"
+    def record(files):
+        (stage/_DEMO_RECORD).write_text(json.dumps(dict(written_by='spade-fastai demo', files=files), indent=1))
+        os.replace(stage/_DEMO_RECORD, out/_DEMO_RECORD)
+    old = _demo_check(out)                              # again: the user may have put a file there while the demo trained
+    new = {name: [_sha256(stage/name)] for name in _DEMO_FILES}
+    record({k: new[k] + old.get(k, []) for k in _DEMO_FILES})   # old and new, until every new file is in place
+    for name in _DEMO_FILES: os.replace(stage/name, out/name)
+    record(new)
+
 def demo(
     minutes:float=5,                                     # time budget in minutes, data and pictures included
-    out:Annotated[str, {'metavar': 'DIR'}]='spade_demo', # folder for the pictures, the model and the data
+    out:Annotated[str, {'metavar': 'DIR'}]='spade_demo', # folder for the pictures, the model and the data; a re-run replaces only what the demo wrote
     size:int=64,                                         # image size in pixels (a multiple of 32)
     n:int=256,                                           # number of synthetic scenes (a fifth of them to validate)
     **kwargs,                                            # Python only: settings of `spade_learner` (ngf=8, …) or the `DataLoaders` (num_workers=0)
@@ -113,10 +160,12 @@ def demo(
     t0 = time.time()
     _check(minutes > 0, f"--minutes {minutes}: the time budget must be positive. Fix: pass e.g. --minutes 5.")
     _check(n >= 10, f"--n {n}: the demo needs at least 10 scenes (8 to train on, 2 to validate). Fix: pass e.g. --n 256.")
+    _check(size >= 32, f"--size {size}: the demo's images must be at least 32 pixels, a multiple of 32. Fix: pass e.g. --size 64.")
+    out = _out_dir(out)
+    _demo_check(out)                       # before any work: a file of the demo's names that it did not write stops it at once
     from spade_fastai.learner import spade_learner
     from spade_fastai.data import SegMapDataLoaders
     from spade_fastai.synth import synth_scenes
-    out = Path(out)
     dkw, lkw = _split_kwargs(kwargs)
     print(f"writing {n} synthetic scenes of {size}x{size} pixels to {out/'data'}")
     path = synth_scenes(n=n, size=size, path=out/'data')
@@ -127,9 +176,14 @@ def demo(
     t_fit = time.time()
     learn.fit(10_000, 2e-3, cbs=_budget_cb(t0 + 60 * minutes - reserve))
     n_ep, t_fit = len(learn.recorder.values), time.time() - t_fit
-    files = _demo_pictures(learn, out)
-    learn.export('spade.pkl')
-    files['model'] = out/'spade.pkl'
+    stage = out/f'.spade-demo-{os.getpid()}-{uuid.uuid4().hex[:8]}'   # new files first go here, then replace the old ones
+    stage.mkdir()
+    try:
+        _demo_pictures(learn, stage)
+        learn.export(Path(stage.name)/'spade.pkl')
+        _demo_commit(out, stage)
+    finally: shutil.rmtree(stage, ignore_errors=True)
+    files = dict(results=out/'results.png', losses=out/'losses.png', samples=out/'samples.png', model=out/'spade.pkl')
     what = dict(results='label map | generated | real photo, validation scenes', losses='training losses and validation loss parts',
                 samples='4 samples (random z) of each of 3 validation label maps', model='the trained model (fastai load_learner)')
     print(f"trained {n_ep} epoch{'s' * (n_ep > 1)} in {t_fit:.0f} s; {time.time() - t0:.0f} s in all")
@@ -156,14 +210,143 @@ def _checkpoint_cb(
             if old.exists(): old.unlink()
     return EpochCheckpoint(fname='spade', every_epoch=True, with_opt=True)
 
-# %% ../nbs/08_cli.ipynb #e60b85fd
+# %% ../nbs/08_cli.ipynb #f236b4cf
 _LAYOUTS = ('custom', 'ade20k', 'cityscapes', 'coco')   # those of `SegMapDataLoaders.from_layout`
 
+_DATA_OPTS = dict(   # option of `train` and `evaluate`: (keyword of `SegMapDataLoaders.from_layout`, the layouts whose factory takes it)
+    labels=('labels', ('custom',)), images=('images', ('custom',)), inst=('inst', ('custom',)),
+    codes=('codes', ('custom', 'ade20k', 'coco')), n_classes=('n_classes', ('custom',)),
+    dontcare=('dontcare', ('custom',)), offset=('offset', ('custom',)),
+    valid_split=('valid_split', ('custom',)), train_split=('train_split', ('custom',)),
+    valid_pct=('valid_pct', _LAYOUTS), unpaired=('unpaired', _LAYOUTS), instance=('use_instance', ('custom', 'cityscapes', 'coco')))
+
+def _flag(k:str) -> str:
+    "The command-line spelling of option `k`"
+    return '--no-instance' if k == 'instance' else '--' + k.replace('_', '-')
+
+def _data_options(
+    layout:str,  # the dataset layout
+    opts:dict,   # the dataset options of `_DATA_OPTS` as the command got them: `None` (and `instance=True`) when not given
+) -> tuple:      # (the options given, to record; the keyword arguments of `from_layout`)
+    "Check the dataset options the user gave and turn them into keyword arguments of `SegMapDataLoaders.from_layout`"
+    given = {k: v for k, v in opts.items() if v is not None and not (k == 'instance' and v)}
+    bad = [_flag(k) for k in given if layout not in _DATA_OPTS[k][1]]
+    it = 'it' if len(bad) == 1 else 'them'
+    _check(not bad, f"--layout {layout} does not take {', '.join(bad)}: that layout sets {it} itself. Fix: leave {it} out, or use --layout custom.")
+    for k in ('labels', 'images', 'inst'):
+        _check(k not in given or (given[k] and not Path(given[k]).is_absolute()), f"--{k} {given.get(k)!r}: name a sub-folder of --data. Fix: pass e.g. --{k} {k}.")
+    for k, lo in (('n_classes', 1), ('dontcare', 0), ('offset', 0)):
+        _check(k not in given or given[k] >= lo, f"{_flag(k)} {given.get(k)}: it must be at least {lo}. Fix: pass the value of your dataset, or leave it out.")
+    v = given.get('valid_pct')
+    _check(v is None or 0 <= v < 1, f"--valid-pct {v}: the validation share must be at least 0 and below 1. Fix: pass e.g. --valid-pct 0.2.")
+    if 'codes' in given:
+        given['codes'] = str(given['codes'])
+        _check(Path(given['codes']).is_file(), f"Codes file {given['codes']} does not exist. Fix: pass --codes the path of a codes.txt or classes.txt.")
+    for k in ('valid_split', 'train_split'):
+        if k in given: given[k] = [given[k]] if isinstance(given[k], str) else list(given[k])
+    kw = {_DATA_OPTS[k][0]: v for k, v in given.items()}
+    if layout == 'custom' and 'valid_pct' in kw and not {'valid_split', 'train_split'} & set(kw): kw['splits'] = None   # a random split, even beside splits/
+    return given, kw
+
+def _dataloaders(data:Path, layout:str, dkw:dict, **kwargs):
+    "`SegMapDataLoaders.from_layout(data, layout, **dkw, **kwargs)`, with `--codes` as ADE20K's factory takes it"
+    import inspect
+    from spade_fastai.data import SegMapDataLoaders, LabelSpec
+    dkw = dict(dkw)
+    if layout == 'ade20k' and 'codes' in dkw:   # from_ade20k takes names: read them as a custom folder of ADE20K files reads the file
+        dkw['codes'] = LabelSpec.from_codes(dkw['codes'], 150, dontcare=0, offset=1).codes
+    todo = [k for k in ('valid_split', 'train_split') if k in dkw and k not in inspect.signature(SegMapDataLoaders.from_folder).parameters]
+    _check(not todo, f"{', '.join(map(_flag, todo))}: this version of spade_fastai cannot choose splits by name. "
+                     f"Fix: leave {'it' if len(todo) == 1 else 'them'} out and list the validation stems in {data/'splits'/'valid.txt'}, or update spade_fastai.")
+    return SegMapDataLoaders.from_layout(data, layout, **dkw, **kwargs)
+
+# %% ../nbs/08_cli.ipynb #e60b85fd
 def _jsonable(d:dict) -> dict: return json.loads(json.dumps({k: v for k, v in d.items() if isinstance(v, (int, float, str, bool, tuple, list, type(None)))}))
+
+_CLI_SETTINGS = ('layout', 'size', 'ngf', 'ndf', 'vae', *_DATA_OPTS)   # settings recorded in checkpoint.json that are options of `train`
+
+def _setting(k:str, v) -> str:
+    "A recorded setting as the command line says it: `--ngf 4`, `--size 256x512`, `without --dontcare`; `k=v` for Python-only ones"
+    if k not in _CLI_SETTINGS: return f"{k}={v}"
+    if v is None or (v is False and k != 'instance'): return f"without {_flag(k)}"
+    if v is True or k == 'instance': return _flag(k)
+    if k == 'size' and isinstance(v, list): return f"--size {v[0]}x{v[1]}"
+    return f"{_flag(k)} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+
+_RUN_FIX = "Fix: restore it, or start a new run (--overwrite, or another --out)."
+
+def _read_record(state_fn:Path) -> dict:
+    "The checkpoint record `state_fn` of a run; a one-line error naming it when it is empty, truncated or lacks a key"
+    text = state_fn.read_bytes()
+    _check(text, f"Checkpoint record {state_fn} is empty (0 bytes). {_RUN_FIX}")
+    try: state = json.loads(text)
+    except ValueError as e: raise ValueError(f"Checkpoint record {state_fn} is not valid JSON, perhaps truncated ({e}). {_RUN_FIX}") from None
+    want = dict(last_epoch=int, checkpoint=str, epochs=int, settings=dict)
+    bad = [k for k, t in want.items() if not isinstance(state, dict) or not isinstance(state.get(k), t) or isinstance(state.get(k), bool)]
+    _check(not bad, f"Checkpoint record {state_fn} lacks {', '.join(bad)} (or holds the wrong type): it is not a record of spade-fastai train. {_RUN_FIX}")
+    _check(re.fullmatch(r'spade_\d+', state['checkpoint']) and state['last_epoch'] >= 0,
+           f"Checkpoint record {state_fn} names the checkpoint {state['checkpoint']!r}, not one of spade-fastai train (spade_<epoch>). {_RUN_FIX}")
+    return state
+
+def _check_checkpoint(ckpt:Path):
+    "The checks of the checkpoint `ckpt` that need no model: it exists, is not empty, and is a complete PyTorch file (a zip archive)"
+    import zipfile
+    _check(ckpt.is_file(), f"Checkpoint {ckpt} (named in {ckpt.parent/'checkpoint.json'}) does not exist. {_RUN_FIX}")
+    _check(ckpt.stat().st_size > 0, f"Checkpoint {ckpt} is empty (0 bytes). {_RUN_FIX}")
+    _check(zipfile.is_zipfile(ckpt), f"Checkpoint {ckpt} is truncated or not a PyTorch checkpoint. {_RUN_FIX}")
+
+def _load_checkpoint(learn, ckpt:Path):
+    "`learn.load(ckpt.stem, with_opt=True)`, with a one-line error that tells a damaged file from one of another model"
+    _check_checkpoint(ckpt)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        try: learn.load(ckpt.stem, with_opt=True)
+        except Exception as e:
+            msg = ' '.join(str(e).split()) or type(e).__name__
+            if isinstance(e, RuntimeError) and msg.startswith('Error(s) in loading state_dict'):
+                raise ValueError(f"Checkpoint {ckpt} does not fit this model ({msg[:200]}{'…' if len(msg) > 200 else ''}). Fix: resume with the data and settings of the run.") from None
+            raise ValueError(f"Checkpoint {ckpt} is not a checkpoint of spade-fastai train ({type(e).__name__}: {msg[:200]}). {_RUN_FIX}") from None
+    opt = [str(w.message) for w in ws if 'optimizer state' in str(w.message)]
+    _check(not opt, f"Checkpoint {ckpt} has no optimiser state that fits this model ({opt[0] if opt else ''}). {_RUN_FIX}")
+
+def _run_files(out:Path) -> list:
+    "The files of a run of `train` in `out`: spade.pkl, models/checkpoint.json and models/spade_<epoch>.pth"
+    fs = [out/'spade.pkl', out/'models'/'checkpoint.json'] + sorted(f for f in (out/'models').glob('spade_*.pth') if re.fullmatch(r'spade_\d+\.pth', f.name))
+    return [f for f in fs if f.exists() or f.is_symlink()]
+
+def _run_found(out:Path) -> str|None:
+    "The run that `out` holds, in words, with the fix; `None` when it holds none"
+    fs = _run_files(out)
+    if not fs: return None
+    model, state_fn = out/'spade.pkl', out/'models'/'checkpoint.json'
+    try: st = _read_record(state_fn)
+    except (ValueError, OSError): st = None
+    if st is not None and st['last_epoch'] + 1 >= st['epochs']:
+        k = st['last_epoch'] + 1
+        return (f"a finished run ({model if model in fs else state_fn}, {k} epoch{'s' * (k != 1)}). "
+                f"Fix: pass another --out, add --overwrite to replace it, or --resume with --epochs above {k} to train it on.")
+    if st is not None:
+        return (f"an interrupted run ({st['last_epoch'] + 1} of {st['epochs']} epochs done, last checkpoint {out/'models'/st['checkpoint']}.pth). "
+                "Fix: add --resume to continue it, --overwrite to replace it, or pass another --out.")
+    what = (f"a run whose record {state_fn} cannot be read" if state_fn in fs else f"a model ({model})" if model in fs
+            else f"checkpoints of a run ({', '.join(str(f) for f in fs[:3])}{' …' if len(fs) > 3 else ''})")
+    return f"{what}. Fix: pass another --out, or add --overwrite to replace it."
 
 def train(
     data:Annotated[str, {'metavar': 'PATH', 'required': True}]=None, # dataset folder
     layout:str='custom',                   # dataset layout: custom (labels/ + images/ [+ inst/]), ade20k, cityscapes or coco
+    labels:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the label maps (default: labels)
+    images:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the photos (default: images)
+    inst:Annotated[str, {'metavar': 'NAME'}]=None,   # custom layout: the sub-folder of PATH with instance maps, used when it exists (default: inst)
+    codes:Annotated[str, {'metavar': 'FILE'}]=None,  # class names: a codes.txt (a name per line) or classes.txt (index name [rgb=(r,g,b)]); default: the one in PATH
+    n_classes:Annotated[int, {'metavar': 'N'}]=None, # number of classes, when no codes file says it
+    dontcare:Annotated[int, {'metavar': 'N'}]=None,  # raw label value that means "unlabelled", e.g. 255
+    offset:Annotated[int, {'metavar': 'N'}]=None,    # subtracted from raw label values, e.g. 1 when 0 means "other" (default: 0)
+    valid_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # validate on these split files of PATH/splits/ (names without .txt)
+    train_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # train on these split files of PATH/splits/ (names without .txt)
+    valid_pct:Annotated[float, {'metavar': 'F'}]=None, # validate on a random share F of the pairs, even beside a splits/ folder (default: splits/, else 0.2)
+    unpaired:Annotated[str, {'choices': ['error', 'skip']}]=None, # label maps without a photo, photos without a label map: stop with an error (default), or skip them
+    instance:Annotated[bool, {'help': 'ignore the instance maps (default: use them when the dataset has them)'}]=True, # use the instance maps when the dataset has them
     size:Annotated[_size, {'metavar': 'N|HxW'}]=256, # image size: N for N×N, or HxW (Cityscapes: 256x512); the width a multiple of 32
     bs:int=8,                              # batch size
     epochs:int=20,                         # epochs in all; the learning rate decays linearly to 0 over the second half
@@ -175,6 +358,7 @@ def train(
     vae:bool=False,                        # train a style encoder too: several images per label map, and --style in `synthesize`
     out:Annotated[str, {'metavar': 'DIR'}]='spade_train', # folder for the checkpoints (DIR/models) and the model (DIR/spade.pkl)
     resume:bool=False,                     # continue the run in DIR from its last checkpoint
+    overwrite:bool=False,                  # replace the run in DIR (its spade.pkl, models/checkpoint.json and models/spade_<epoch>.pth; other files stay)
     **kwargs,                              # Python only: settings of `spade_learner` (hidden=…, ema=…, cbs=…) or the `DataLoaders` (num_workers=…)
 ):                                         # the trained learner
     "Train SPADE on a dataset folder, with a checkpoint after every epoch; export DIR/spade.pkl"
@@ -184,33 +368,40 @@ def train(
     _check(lr > 0, f"--lr {lr}: the learning rate must be positive. Fix: pass e.g. --lr 2e-4.")
     _check(layout in _LAYOUTS, f"Unknown layout {layout!r}. Fix: use one of {', '.join(_LAYOUTS)}.")
     _check(data is not None, "No dataset. Fix: pass --data PATH, the dataset folder.")
-    data, out = Path(data), Path(out)
+    _check(not (resume and overwrite), "--resume continues the run in DIR and --overwrite replaces it: not both. Fix: pass one of them.")
+    data, out = Path(data), _out_dir(out)
     _check(data.is_dir(), f"Dataset folder {data} does not exist. Fix: pass --data the dataset folder"
                           + (" (the one that contains labels/ and images/)." if layout == 'custom' else f" of the {layout} layout."))
+    given, ddkw = _data_options(layout, dict(labels=labels, images=images, inst=inst, codes=codes, n_classes=n_classes, dontcare=dontcare, offset=offset,
+                                             valid_split=valid_split, train_split=train_split, valid_pct=valid_pct, unpaired=unpaired, instance=instance))
     dkw, lkw = _split_kwargs(kwargs)
-    settings = _jsonable(dict(layout=layout, size=size, ngf=ngf, ndf=ndf, vae=vae, **lkw))
+    settings = _jsonable(dict(layout=layout, size=size, ngf=ngf, ndf=ndf, vae=vae, **lkw, **given))
     state_fn, start = out/'models'/'checkpoint.json', 0
     if resume:
         _check(state_fn.is_file(), f"Nothing to resume in {out}: {state_fn} does not exist. Fix: pass --out the folder of the run to resume, or train without --resume.")
-        state = json.loads(state_fn.read_text())
+        state = _read_record(state_fn)
         diff = [k for k in {**state['settings'], **settings} if state['settings'].get(k) != settings.get(k)]
-        was, now = (', '.join(f"{k}={s.get(k)}" for k in diff) for s in (state['settings'], settings))
-        _check(not diff, f"--resume: the run in {out} was trained with {was}, not {now}. Fix: pass the settings of the run, or start a new run (another --out).")
+        was, now = (', '.join(_setting(k, s.get(k)) for k in diff) for s in (state['settings'], settings))
+        _check(not diff, f"--resume: the run in {out} was trained with {was}, not {now}. Fix: pass the settings of the run, or start a new run (--overwrite, or another --out).")
         start = state['last_epoch'] + 1
         _check(start < epochs, f"--resume: the run in {out} has finished its {start} epochs. Fix: pass --epochs larger than {start} to train on.")
         ckpt = out/'models'/f"{state['checkpoint']}.pth"
-        _check(ckpt.is_file(), f"Checkpoint {ckpt} (named in {state_fn}) does not exist. Fix: restore it, or start a new run (another --out).")
+        _check_checkpoint(ckpt)                 # a damaged file is found before the data are read
+    elif not overwrite:
+        found = _run_found(out)
+        _check(found is None, f"{out} holds {found}")
     from spade_fastai.learner import spade_learner
-    from spade_fastai.data import SegMapDataLoaders
-    dls = SegMapDataLoaders.from_layout(data, layout, size=size, bs=bs, **{'seed': 0, **dkw})
+    dls = _dataloaders(data, layout, ddkw, size=size, bs=bs, **{'seed': 0, **dkw})
     learn = spade_learner(dls, **{**dict(ngf=ngf, ndf=ndf, use_vae=vae, lambda_vgg=10. if vgg else 0., vgg_weights=vgg_weights or 'DEFAULT',
                                          decay_epochs=epochs / 2, path=out), **lkw})
     if resume:
-        try: learn.load(ckpt.stem, with_opt=True)
-        except RuntimeError as e:
-            raise ValueError(f"Checkpoint {ckpt} does not fit this model ({str(e).strip().splitlines()[0]}). Fix: resume with the data and settings of the run.") from None
+        _load_checkpoint(learn, ckpt)
         print(f"resuming the run in {out} after epoch {start - 1}: epochs {start}..{epochs - 1} of {epochs}")
-    else: print(f"training {epochs} epochs on {len(dls.train_ds)} label maps ({len(dls.valid_ds)} to validate); a checkpoint after each in {out/'models'}")
+    else:
+        old = _run_files(out)
+        if old: print(f"--overwrite: deleting the earlier run's {', '.join(str(f) for f in old)}")
+        for f in old: f.unlink()
+        print(f"training {epochs} epochs on {len(dls.train_ds)} label maps ({len(dls.valid_ds)} to validate); a checkpoint after each in {out/'models'}")
     (out/'models').mkdir(parents=True, exist_ok=True)
     learn.fit(epochs, lr, cbs=_checkpoint_cb(state_fn, settings), start_epoch=start)
     learn.export('spade.pkl')
@@ -218,15 +409,31 @@ def train(
     return learn
 
 # %% ../nbs/08_cli.ipynb #762d771f
-def _load_model(model:Path):
-    "The `SpadeGANLearner` exported to `model`, on the GPU when there is one; a one-line error for any other file"
+_MODEL_FIX = "Fix: pass a spade.pkl exported by `spade-fastai train`, `demo` or `learn.export()` (export it again if it was cut short)."
+
+def _check_export(fn:Path, what:str, fix:str):
+    "The checks of a fastai export `fn` that need no loading: it is a file, not empty, and a complete PyTorch file (a zip archive)"
+    import zipfile
+    _check(fn.is_file(), f"{what} {fn} does not exist. {fix}")
+    _check(fn.stat().st_size > 0, f"{what} {fn} is empty (0 bytes). {fix}")
+    _check(zipfile.is_zipfile(fn), f"{what} {fn} is truncated or not a fastai export (not a complete PyTorch file). {fix}")
+
+def _load_export(fn:Path, what:str, fix:str):
+    "The `Learner` exported to `fn` (on the GPU when there is one); a one-line error naming `fn` for any other file"
     import torch
-    from spade_fastai.learner import SpadeGANLearner
     from fastai.learner import load_learner
+    _check_export(fn, what, fix)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*load_learner.*insecure.*')   # the user chose the file: see --model's help
-        try: learn = load_learner(model, cpu=not torch.cuda.is_available())
-        except Exception as e: raise ValueError(f"Cannot load model {model} ({type(e).__name__}: {e}). Fix: pass a spade.pkl exported by `spade-fastai train`, `demo` or `learn.export()`.") from None
+        try: return load_learner(fn, cpu=not torch.cuda.is_available())
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [''])[0]
+            raise ValueError(f"{what} {fn} is damaged or not a fastai export ({type(e).__name__}: {first}). {fix}") from None
+
+def _load_model(model:Path):
+    "The `SpadeGANLearner` exported to `model`, on the GPU when there is one; a one-line error for any other file"
+    from spade_fastai.learner import SpadeGANLearner
+    learn = _load_export(model, 'Model file', _MODEL_FIX)
     _check(isinstance(learn, SpadeGANLearner), f"{model} holds a {type(learn).__name__}, not a SPADE model. Fix: pass a spade.pkl exported by `spade-fastai train` or `demo`.")
     return learn
 
@@ -241,7 +448,7 @@ def synthesize(
     _check(model is not None and labels, "No model or no label maps. Fix: pass --model FILE and --labels PNG [PNG ...].")
     _check(out is not None, "No output folder. Fix: pass --out DIR.")
     _check(n >= 1, f"--n {n}: make at least one image per label map. Fix: pass e.g. --n 1.")
-    model, out = Path(model), Path(out)
+    model, out = Path(model), _out_dir(out)
     labels = [Path(labels)] if isinstance(labels, (str, Path)) else [Path(l) for l in labels]
     _check(model.is_file(), f"Model file {model} does not exist. Fix: pass --model the spade.pkl written by `spade-fastai train` or `spade-fastai demo`.")
     for fn in labels: _check(fn.is_file(), f"Label map {fn} does not exist. Fix: check the path of --labels.")
@@ -267,11 +474,24 @@ def synthesize(
 
 # %% ../nbs/08_cli.ipynb #9fcd58e6
 _METRIC_NAMES = ('seg', 'swd', 'fid', 'kid')
+_SEG_FIX = "Fix: pass the segmenter.pkl of an earlier `spade-fastai evaluate`, or leave --segmenter out to train one."
 
 def evaluate(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,  # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     data:Annotated[str, {'metavar': 'PATH', 'required': True}]=None,   # dataset folder the model was trained on: its validation pairs are measured
     layout:str='custom',                   # dataset layout: custom, ade20k, cityscapes or coco
+    labels:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the label maps (default: labels)
+    images:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the photos (default: images)
+    inst:Annotated[str, {'metavar': 'NAME'}]=None,   # custom layout: the sub-folder of PATH with instance maps, used when it exists (default: inst)
+    codes:Annotated[str, {'metavar': 'FILE'}]=None,  # class names: a codes.txt (a name per line) or classes.txt (index name [rgb=(r,g,b)]); default: the one in PATH
+    n_classes:Annotated[int, {'metavar': 'N'}]=None, # number of classes, when no codes file says it
+    dontcare:Annotated[int, {'metavar': 'N'}]=None,  # raw label value that means "unlabelled", e.g. 255
+    offset:Annotated[int, {'metavar': 'N'}]=None,    # subtracted from raw label values, e.g. 1 when 0 means "other" (default: 0)
+    valid_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # validate on these split files of PATH/splits/ (names without .txt), as in training
+    train_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # the training split files of PATH/splits/, as in training (the segmenter trains on them)
+    valid_pct:Annotated[float, {'metavar': 'F'}]=None, # validate on a random share F of the pairs, as in training
+    unpaired:Annotated[str, {'choices': ['error', 'skip']}]=None, # label maps without a photo, photos without a label map: stop with an error (default), or skip them
+    instance:Annotated[bool, {'help': 'ignore the instance maps (default: use them when the dataset has them)'}]=True, # use the instance maps when the dataset has them
     metrics:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None,    # any of seg swd fid kid; default: all, FID and KID only when the Inception-v3 weights are found
     segmenter:Annotated[str, {'metavar': 'FILE'}]=None,  # segmenter.pkl of an earlier `evaluate` on this dataset; default: train one
     seg_epochs:int=10,                     # epochs of the segmenter trained when there is no --segmenter
@@ -290,29 +510,27 @@ def evaluate(
     _check(seg_epochs >= 1, f"--seg-epochs {seg_epochs}: train the segmenter at least one epoch. Fix: pass e.g. --seg-epochs 10.")
     _check(n is None or n >= 1, f"--n {n}: measure at least one image. Fix: pass e.g. --n 100, or leave it out for all.")
     _check(bs >= 1, f"--bs {bs}: the batch size must be at least 1. Fix: pass e.g. --bs 8.")
-    model, data, out = Path(model), Path(data), Path(out)
+    model, data, out = Path(model), Path(data), _out_dir(out)
     _check(model.is_file(), f"Model file {model} does not exist. Fix: pass --model the spade.pkl written by `spade-fastai train` or `spade-fastai demo`.")
     _check(data.is_dir(), f"Dataset folder {data} does not exist. Fix: pass --data the folder the model was trained on.")
     for what, f in (('Segmenter', segmenter), ('Inception-v3 weights file', inception_weights)):
         _check(f is None or Path(f).is_file(), f"{what} {f} does not exist. Fix: check the path, or leave the option out.")
+    _, ddkw = _data_options(layout, dict(labels=labels, images=images, inst=inst, codes=codes, n_classes=n_classes, dontcare=dontcare, offset=offset,
+                                         valid_split=valid_split, train_split=train_split, valid_pct=valid_pct, unpaired=unpaired, instance=instance))
+    _check_export(model, 'Model file', _MODEL_FIX)                                   # damaged files are found before anything is loaded
+    if segmenter is not None: _check_export(Path(segmenter), 'Segmenter', _SEG_FIX)
     learn = _load_model(model)
-    import torch
-    from fastai.learner import load_learner
-    from spade_fastai.data import SegMapDataLoaders, label_spec
+    from spade_fastai.data import label_spec
     from spade_fastai.metrics import evaluate as measure, metric_summary, plot_metrics
     dkw, ekw = _split_kwargs(kwargs)
     G = learn.model.generator
-    dls = SegMapDataLoaders.from_layout(data, layout, size=tuple(G.out_size), bs=bs, **{'seed': 0, **dkw})
+    dls = _dataloaders(data, layout, ddkw, size=tuple(G.out_size), bs=bs, **{'seed': 0, **dkw})
     have, want = label_spec(dls), learn.spec
     _check((have.n_classes, have.has_dontcare) == (want.n_classes, want.has_dontcare),
            f"Dataset {data} has {have.n_classes} classes{' and a don' + chr(39) + 't-care label' if have.has_dontcare else ''}, but model {model} was trained on "
-           f"{want.n_classes}{' and a don' + chr(39) + 't-care label' if want.has_dontcare else ''}. Fix: pass --data the dataset the model was trained on, with its --layout.")
+           f"{want.n_classes}{' and a don' + chr(39) + 't-care label' if want.has_dontcare else ''}. Fix: pass --data the dataset the model was trained on, with its --layout and dataset options.")
     learn.dls = dls
-    if segmenter is not None:
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*load_learner.*insecure.*')
-            try: segmenter = load_learner(segmenter, cpu=not torch.cuda.is_available())
-            except Exception as e: raise ValueError(f"Cannot load segmenter {segmenter} ({type(e).__name__}: {e}). Fix: pass the segmenter.pkl of an earlier `spade-fastai evaluate`.") from None
+    if segmenter is not None: segmenter = _load_export(Path(segmenter), 'Segmenter', _SEG_FIX)
     out.mkdir(parents=True, exist_ok=True)
     df, seg = measure(learn, segmenter=segmenter, metrics=metrics, inception_weights=inception_weights, n=n, seg_epochs=seg_epochs,
                       return_segmenter=True, **ekw)
@@ -333,12 +551,32 @@ _COMMANDS = dict(demo=demo, train=train, synthesize=synthesize, evaluate=evaluat
 _EXAMPLES = dict(
     demo="example: spade-fastai demo --minutes 5 --out spade_demo",
     train="examples:\n  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1\n"
-          "  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1 --resume   (after an interruption)",
+          "  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1 --resume   (after an interruption)\n"
+          "  spade-fastai train --data scenes --size 128 --epochs 10 --no-vgg --out run1 --overwrite      (a new run in place of run1's)\n"
+          "  spade-fastai train --data my_data --labels masks --images photos --codes my_data/classes.txt --dontcare 255 --valid-pct 0.1 --out run2\n"
+          "  spade-fastai train --data my_data --valid-split val --train-split train extra --unpaired skip --no-instance --out run3",
     synthesize="example: spade-fastai synthesize --model run1/spade.pkl --labels a.png b.png --n 4 --out images",
     evaluate="examples:\n  spade-fastai evaluate --model run1/spade.pkl --data scenes --out run1/eval\n"
-             "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)")
-_CLI_WORDS = [("as `weights=`", "with --vgg-weights FILE"), ("weights='DEFAULT'", "no --vgg-weights"), ("(lambda_vgg=0)", "(--no-vgg)"),
-              ("lambda_vgg=0", "--no-vgg"), ("use_vae=True", "--vae")]
+             "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)\n"
+             "  spade-fastai evaluate --model run2/spade.pkl --data my_data --labels masks --images photos --codes my_data/classes.txt --dontcare 255 --valid-pct 0.1 --out run2/eval\n"
+             "  (the dataset options as in training, so that the validation pairs are the same)")
+_CLI_WORDS = [   # the library's Python fixes, in the words of the command line
+    ("as `weights=`", "with --vgg-weights FILE"), ("weights='DEFAULT'", "no --vgg-weights"), ("(lambda_vgg=0)", "(--no-vgg)"),
+    ("lambda_vgg=0", "--no-vgg"), ("use_vae=True", "--vae"),
+    ("pass n_classes=..., codes=[...], or put", "pass --n-classes N, --codes FILE, or put"), ("pass n_classes=..., or put", "pass --n-classes N, or put"),
+    ("pass the path of a codes.txt/classes.txt, a list of names, or n_classes=.", "pass --codes FILE (a codes.txt or classes.txt), or --n-classes N."),
+    ("drop n_classes or", "drop --n-classes or"), ("(or a codes file listing every class)", "(or --codes FILE listing every class)"),
+    ("pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt)", "list rgb=(r,g,b) per class in a classes.txt, passed with --codes FILE"),
+    ("point `path` at", "point --data at"), ("pass the folder names of your layout", "pass the folder names of your layout (--labels NAME, --images NAME, --inst NAME)"),
+    ("check the folder names of the layout", "check the folder names of the layout (--labels NAME, --images NAME)"),
+    ("unpaired='skip'", "--unpaired skip"), ("pass splits=None for a random split", "pass --valid-pct F for a random split"),
+    ("(valid_pct, splits/), or pass dl=.", "(--valid-pct F, or a splits/ folder)."), ("use_instance=False", "--no-instance"),
+    ("pass another path=", "pass another --out")]
+_CLI_RES = [
+    (r"\bn_classes=(\d+)", r"--n-classes \1"), (r"\bdontcare=(\d+)", r"--dontcare \1"), (r"\boffset=(\d+)", r"--offset \1"),
+    (r"add (\(\d+, \d+, \d+\)) to `palette` with its class", r"add \1 as the rgb=(r,g,b) of its class in a classes.txt, passed with --codes FILE"),
+    (r"raise `n_classes` above (\d+), or mark \1 as don't-care when the data is loaded", r"raise --n-classes above \1, or pass --dontcare \1"),
+    (r"size=\((\d+), (\d+)\)", lambda m: f"--size {m[1]}" if m[1] == m[2] else f"--size {m[1]}x{m[2]}")]
 
 def _one_line(e:BaseException) -> str:
     "The message of `e` as one line, in the words of the command line"
@@ -347,7 +585,7 @@ def _one_line(e:BaseException) -> str:
         last = [l for l in msg.splitlines() if l.strip()][-1]
         msg = last.split(': ', 1)[1] if ': ' in last and last.split(': ', 1)[0].isidentifier() else last
     for a, b in _CLI_WORDS: msg = msg.replace(a, b)
-    msg = re.sub(r"size=\((\d+), (\d+)\)", lambda m: f"--size {m[1]}" if m[1] == m[2] else f"--size {m[1]}x{m[2]}", msg)
+    for a, b in _CLI_RES: msg = re.sub(a, b, msg)
     if type(e).__name__ == 'WeightsUnavailableError' and '--no-vgg' not in msg: msg += ' Or train without the VGG loss: --no-vgg.'
     return ' '.join(msg.split())
 
@@ -373,7 +611,7 @@ def main(
     "Run `spade-fastai <demo|train|synthesize|evaluate> [options]`"
     os.environ.setdefault('MPLBACKEND', 'Agg')   # no windows: pictures go to files
     p = cli_parser()
-    try: args = vars(p.parse_args(argv))
+    try: args = vars(p.parse_args(None if argv is None else [str(a) for a in argv]))
     except SystemExit as e: return e.code if isinstance(e.code, int) else 0
     cmd = args.pop('command')
     if cmd is None: return _exit(p, f"choose a command: {', '.join(_COMMANDS)}")

@@ -6,7 +6,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/synth.html.md"""
 
 # %% ../nbs/02_synth.ipynb #4c862303
 from __future__ import annotations
-import json, os, shutil, uuid
+import hashlib, io, json, os, shutil, uuid
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -328,32 +328,89 @@ def synth_scene(
     return _render(c, rng), c.lab, c.inst
 
 # %% ../nbs/02_synth.ipynb #52315391
-_VERSION = 2
-_LAYOUT = {'images', 'labels', 'inst', 'codes.txt', 'classes.txt', 'manifest.json'}
+_VERSION = 3   # 3: the manifest lists every file with its size and SHA-256; 2: arguments only
 
 def _default_path(n, size, seed, instances) -> Path:
-    "Folder for these arguments under fastai's data directory"
+    "Folder for these arguments under fastai's data directory, named with the version, so that an older cache is not reused"
     from fastai.data.external import fastai_path  # imported here: making data should not need torch loaded
-    return fastai_path('data') / f"synth_scenes_n{n}_s{size}_seed{seed}{'_inst' if instances else ''}"
+    return fastai_path('data') / f"synth_scenes_v{_VERSION}_n{n}_s{size}_seed{seed}{'_inst' if instances else ''}"
 
-def _is_complete(path:Path, manifest:dict) -> bool:
-    "Whether `path` holds a finished dataset written with `manifest`"
-    try: return json.loads((path / 'manifest.json').read_text()) == manifest
-    except (OSError, ValueError): return False
+def _digest(data:bytes) -> dict:
+    "Size and SHA-256 of `data`, as the manifest records a file"
+    return dict(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+def _file_digest(fn:Path, size:int|None=None) -> dict:
+    "`_digest` of the file `fn`, read in chunks; only its size when that already differs from `size`"
+    st = fn.stat().st_size
+    if size is not None and st != size: return dict(size=st)
+    h = hashlib.sha256()
+    with open(fn, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return dict(size=st, sha256=h.hexdigest())
+
+def _read_manifest(path:Path) -> dict|None:
+    "The manifest of `path` as a dict, or `None` when it is missing or unreadable"
+    try: m = json.loads((path / 'manifest.json').read_text())
+    except (OSError, ValueError): return None
+    return m if isinstance(m, dict) else None
+
+def _scan(path:Path):
+    "Why `synth_scenes` may not replace the existing `path` (`None`: it may), its manifest, and the files of the manifest that are present"
+    if path.is_symlink() or not path.is_dir(): return 'is not a folder', None, set()
+    if not any(path.iterdir()): return None, None, set()            # an empty folder: nothing to lose
+    m = _read_manifest(path)
+    if m is None: return ('has no manifest.json of synth_scenes' if not (path / 'manifest.json').exists()
+                          else 'has a manifest.json that synth_scenes cannot read'), None, set()
+    files = m.get('files')
+    if m.get('generator') != 'spade_fastai.synth_scenes' or not isinstance(files, dict):
+        return 'has a manifest.json that does not list the files synth_scenes wrote (an older version, or another program)', m, set()
+    dirs, found = {str(Path(f).parent.as_posix()) for f in files} - {'.'}, set()
+    for root, dnames, fnames in os.walk(path):
+        for name in dnames + fnames:
+            q = Path(root) / name
+            rel = q.relative_to(path).as_posix()
+            if q.is_symlink(): return f'holds the link {rel}, which synth_scenes did not make', m, found
+            if q.is_dir():
+                if rel not in dirs: return f'holds the folder {rel}/, which synth_scenes did not make', m, found
+            elif rel != 'manifest.json':
+                want = files.get(rel)
+                if not isinstance(want, dict): return f'holds {rel}, which synth_scenes did not write', m, found
+                if _file_digest(q, want.get('size')) != want: return f'holds {rel}, which was changed since synth_scenes wrote it', m, found
+                found.add(rel)
+    return None, m, found
+
+def _refuse(path:Path, why:str):
+    "The error for a `path` that synth_scenes will not replace"
+    raise FileExistsError(f"{path} exists and {why}, so synth_scenes will not replace it. "
+                          "Fix: pass another path=, or delete the folder yourself if you no longer need it.")
+
+def _remove_ours(path:Path, found:set):
+    "Delete the files of `path` its manifest lists (`found`), the manifest, then the emptied folders; `rmdir` fails on anything else"
+    for rel in found: (path / rel).unlink()
+    (path / 'manifest.json').unlink(missing_ok=True)
+    for d in sorted((q for q in path.rglob('*') if q.is_dir()), key=lambda q: len(q.parts), reverse=True): d.rmdir()
+    path.rmdir()
+
+def _save_png(arr:np.ndarray, fn:Path, root:Path, files:dict):
+    "Save `arr` as the PNG `fn` and record it in `files` under its path relative to `root`"
+    buf = io.BytesIO(); Image.fromarray(arr).save(buf, format='PNG')
+    fn.write_bytes(buf.getvalue()); files[fn.relative_to(root).as_posix()] = _digest(buf.getvalue())
 
 def _write_scenes(dest:Path, n, size, seed, instances, manifest):
-    "Write the `n` scenes, `codes.txt`, `classes.txt` and, last, `manifest.json` into the new folder `dest`"
+    "Write the `n` scenes, `codes.txt`, `classes.txt` and, last, `manifest.json` (listing every file) into the new folder `dest`"
     for sub in ['images', 'labels'] + ['inst'] * instances: (dest / sub).mkdir(parents=True)
-    width = max(4, len(str(n - 1)))
+    width, files = max(4, len(str(n - 1))), {}
     for i in range(n):
         img, lab, inst = synth_scene(size, seed, i)
         name = f'{i:0{width}d}.png'
-        Image.fromarray(img).save(dest / 'images' / name)
-        Image.fromarray(lab).save(dest / 'labels' / name)
-        if instances: Image.fromarray(inst).save(dest / 'inst' / name)
-    (dest / 'codes.txt').write_text('\n'.join(SCENE_CLASSES) + '\n')
-    (dest / 'classes.txt').write_text(''.join(f'{i} {c} rgb={col}\n' for i, (c, col) in enumerate(zip(SCENE_CLASSES, SCENE_COLORS))))
-    (dest / 'manifest.json').write_text(json.dumps(manifest))
+        _save_png(img, dest / 'images' / name, dest, files)
+        _save_png(lab, dest / 'labels' / name, dest, files)
+        if instances: _save_png(inst, dest / 'inst' / name, dest, files)
+    texts = {'codes.txt': '\n'.join(SCENE_CLASSES) + '\n',
+             'classes.txt': ''.join(f'{i} {c} rgb={col}\n' for i, (c, col) in enumerate(zip(SCENE_CLASSES, SCENE_COLORS)))}
+    for name, text in texts.items():
+        (dest / name).write_bytes(text.encode()); files[name] = _digest(text.encode())
+    (dest / 'manifest.json').write_text(json.dumps(dict(manifest, files=files)))
 
 # %% ../nbs/02_synth.ipynb #08d237a1
 def synth_scenes(
@@ -369,20 +426,25 @@ def synth_scenes(
     n, size, seed, instances = int(n), int(size), int(seed), bool(instances)
     path = Path(path).expanduser() if path is not None else _default_path(n, size, seed, instances)
     manifest = dict(generator='spade_fastai.synth_scenes', version=_VERSION, n=n, size=size, seed=seed, instances=instances)
-    if _is_complete(path, manifest): return path
-    if path.exists() and (not path.is_dir() or set(os.listdir(path)) - _LAYOUT):
-        raise FileExistsError(f"{path} exists and holds files that synth_scenes did not write; "
-                              "pass another `path` or remove it")
+    def complete():
+        why, m, found = _scan(path) if path.exists() else ('missing', None, set())
+        return why is None and m is not None and {k: v for k, v in m.items() if k != 'files'} == manifest and found == set(m['files'])
+    if complete(): return path
+    if path.exists() or path.is_symlink():
+        why = _scan(path)[0]
+        if why is not None: _refuse(path, why)                       # before the work: a user's folder fails at once
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f'.{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
     try:
         _write_scenes(tmp, n, size, seed, instances, manifest)
-        if path.exists():
-            if _is_complete(path, manifest): return path  # another process finished first
-            shutil.rmtree(path)                           # ours, but stale or unfinished
+        if path.exists() or path.is_symlink():
+            if complete(): return path                                # another process finished first
+            why, _, found = _scan(path)                               # again: the folder may have changed meanwhile
+            if why is not None: _refuse(path, why)
+            _remove_ours(path, found)                                 # ours, but other arguments, stale or incomplete
         os.replace(tmp, path)
     except OSError:
-        if _is_complete(path, manifest): return path
+        if complete(): return path
         raise
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return path
