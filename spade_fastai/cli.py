@@ -235,7 +235,7 @@ def _data_options(
     _check(not bad, f"--layout {layout} does not take {', '.join(bad)}: that layout sets {it} itself. Fix: leave {it} out, or use --layout custom.")
     for k in ('labels', 'images', 'inst'):
         _check(k not in given or (given[k] and not Path(given[k]).is_absolute()), f"--{k} {given.get(k)!r}: name a sub-folder of --data. Fix: pass e.g. --{k} {k}.")
-    for k, lo in (('n_classes', 1), ('dontcare', 0), ('offset', 0)):
+    for k, lo in (('n_classes', 1), ('offset', 0)):   # a don't-care value may be negative (-1 in some TIFF label maps)
         _check(k not in given or given[k] >= lo, f"{_flag(k)} {given.get(k)}: it must be at least {lo}. Fix: pass the value of your dataset, or leave it out.")
     v = given.get('valid_pct')
     _check(v is None or 0 <= v < 1, f"--valid-pct {v}: the validation share must be at least 0 and below 1. Fix: pass e.g. --valid-pct 0.2.")
@@ -250,14 +250,10 @@ def _data_options(
 
 def _dataloaders(data:Path, layout:str, dkw:dict, **kwargs):
     "`SegMapDataLoaders.from_layout(data, layout, **dkw, **kwargs)`, with `--codes` as ADE20K's factory takes it"
-    import inspect
     from spade_fastai.data import SegMapDataLoaders, LabelSpec
     dkw = dict(dkw)
     if layout == 'ade20k' and 'codes' in dkw:   # from_ade20k takes names: read them as a custom folder of ADE20K files reads the file
         dkw['codes'] = LabelSpec.from_codes(dkw['codes'], 150, dontcare=0, offset=1).codes
-    todo = [k for k in ('valid_split', 'train_split') if k in dkw and k not in inspect.signature(SegMapDataLoaders.from_folder).parameters]
-    _check(not todo, f"{', '.join(map(_flag, todo))}: this version of spade_fastai cannot choose splits by name. "
-                     f"Fix: leave {'it' if len(todo) == 1 else 'them'} out and list the validation stems in {data/'splits'/'valid.txt'}, or update spade_fastai.")
     return SegMapDataLoaders.from_layout(data, layout, **dkw, **kwargs)
 
 # %% ../nbs/08_cli.ipynb #e60b85fd
@@ -573,7 +569,12 @@ _CLI_WORDS = [   # the library's Python fixes, in the words of the command line
     ("(valid_pct, splits/), or pass dl=.", "(--valid-pct F, or a splits/ folder)."), ("use_instance=False", "--no-instance"),
     ("pass another path=", "pass another --out")]
 _CLI_RES = [
-    (r"\bn_classes=(\d+)", r"--n-classes \1"), (r"\bdontcare=(\d+)", r"--dontcare \1"), (r"\boffset=(\d+)", r"--offset \1"),
+    (r"\bn_classes=(\d+)", r"--n-classes \1"), (r"\bdontcare=(-?\d+)", r"--dontcare \1"), (r"\boffset=(\d+)", r"--offset \1"),
+    (r"\bbs=(\d+)", r"--bs \1"), (r"\bvalid_pct=([\d.]+\d|\d)", r"--valid-pct \1"), (r"\blayout='(\w+)'", r"--layout \1"),
+    (r"\b(valid|train)_split='([^']*)'", r"--\1-split \2"), (r"\b(valid|train)_split=(?=[\s,.;)]|$)", r"--\1-split NAME"), (r"\b(valid|train)_split=", r"--\1-split "),
+    (r"\bvalid_pct=(?=[\s,.;)]|$)", "--valid-pct F"), (r"point path at", "point --data at"),
+    (r"\bsize=(\d+)\b(?!,)", r"--size \1"), (r"pass codes= the one to use", "pass --codes FILE to choose"),
+    (r"\b(n_classes|dontcare|offset)=(?=[\s,.;)]|$)", lambda m: '--' + m[1].replace('_', '-')),
     (r"add (\(\d+, \d+, \d+\)) to `palette` with its class", r"add \1 as the rgb=(r,g,b) of its class in a classes.txt, passed with --codes FILE"),
     (r"raise `n_classes` above (\d+), or mark \1 as don't-care when the data is loaded", r"raise --n-classes above \1, or pass --dontcare \1"),
     (r"size=\((\d+), (\d+)\)", lambda m: f"--size {m[1]}" if m[1] == m[2] else f"--size {m[1]}x{m[2]}")]
