@@ -144,7 +144,8 @@ class SPADEGenerator(nn.Module):
         seg:Tensor,                # integer label map (N,H,W) or float semantic tensor (N, semantic_nc, H, W)
         z:Tensor|None=None,        # latent code (N, z_dim) with `use_vae`; random normal when None
         instance:Tensor|None=None, # instance ids (N,H,W) with an integer label map and `use_instance`
-    ) -> Tensor:                   # images (N, 3, *out_size) in [-1, 1]
+        grid:tuple|None=None,      # starting grid (h, w) without a VAE: images of (h, w) * 2**n_up; by default (sh, sw), as the official code
+    ) -> Tensor:                   # images (N, 3, *out_size) in [-1, 1], or (N, 3, *grid * 2**n_up)
         "Synthesize images from `seg`; the semantic map is resized once per resolution, from full resolution, with nearest"
         seg = self.semantic(seg, instance)
         segs = {tuple(seg.shape[-2:]): seg}
@@ -156,11 +157,14 @@ class SPADEGenerator(nn.Module):
             if z is None: z = torch.randn(seg.shape[0], self.z_dim, device=seg.device, dtype=seg.dtype)
             if z.shape != (seg.shape[0], self.z_dim):
                 raise ValueError(f"z has shape {tuple(z.shape)}, expected ({seg.shape[0]}, {self.z_dim}) = (batch size, z_dim).")
+            if grid is not None and tuple(grid) != (self.sh, self.sw):
+                raise ValueError(f"grid={tuple(grid)}, but with use_vae the linear layer `fc` makes a fixed {self.sh}x{self.sw} starting grid. "
+                                 f"Fix: leave out grid; this generator makes {self.out_size[0]}x{self.out_size[1]} images only.")
             x = self.fc(z).view(-1, 16 * self.ngf, self.sh, self.sw)
         else:
             if z is not None:
                 raise ValueError("This generator was built with use_vae=False and takes no z. Fix: leave out z, or build it with use_vae=True.")
-            x = self.fc(seg_at((self.sh, self.sw)))
+            x = self.fc(seg_at((self.sh, self.sw) if grid is None else tuple(grid)))
         x = self.head_0(x, seg_at(x.shape[-2:]))
         x = self.up(x)
         x = self.G_middle_0(x, seg_at(x.shape[-2:]))

@@ -340,16 +340,160 @@ def spade_learner(
     if loss.vgg is not None: loss.vgg.load()   # fail now, with the fix, rather than in the first batch
     return SpadeGANLearner(dls, gan, loss, **kwargs)
 
-# %% ../nbs/07_learner.ipynb #89826076
-def _to_label(x, spec:LabelSpec|None=None) -> Tensor:
-    "A label map (H,W) of class indices from a tensor, a file or a PIL image; with no `spec`, an instance map (raw ids)"
-    if isinstance(x, (str, Path)): return torch.as_tensor(np.array(ReadLabelMap(spec)(Path(x)) if spec else ReadInstance()(Path(x))).astype(np.int64))
-    if isinstance(x, Image.Image): return torch.as_tensor(spec.encode(np.asarray(x), 'the PIL image') if spec else np.asarray(x).astype(np.int64)).long()
-    t = torch.as_tensor(_plain(x) if isinstance(x, Tensor) else x).long()
-    if t.dim() == 3 and t.shape[0] == 1: t = t[0]
-    if t.dim() != 2: raise ValueError(f"A label map must be (H,W) class indices, got shape {tuple(t.shape)}. Fix: pass one map at a time, or a list of maps.")
+# %% ../nbs/07_learner.ipynb #5e0c7a92
+def _classes(spec:LabelSpec) -> str:
+    "The classes of a model in words: 'classes 0..7 (sky, cloud, …)', with the don't-care index"
+    n, names = spec.n_classes, ', '.join(spec.codes[:6]) + (', …' if spec.n_classes > 6 else '')
+    return f"classes 0..{n - 1} ({names})" + (f" and {n} for don't-care" if spec.has_dontcare else '')
+
+def _px(c) -> str: return f"{c} pixel{'s' if c != 1 else ''}"
+
+def _and_others(vals, what='bad value') -> str:
+    k = len(vals) - 1
+    return f" (and {k} other {what}{'s' if k > 1 else ''}: {', '.join(str(v) for v in vals[1:6])}{'…' if k > 5 else ''})" if k else ''
+
+def _jpeg_error(name, kind='label map') -> ValueError:
+    return ValueError(f"{name} is a JPEG image: JPEG compression changes pixel values, so {'an' if kind[0] in 'aeiou' else 'a'} {kind} saved as JPEG has wrong values "
+                      f"along every edge. Fix: save {kind}s as PNG (lossless), e.g. `Image.fromarray(a.astype(np.uint8)).save('map.png')`, from the original {kind}.")
+
+def _raw(im:Image.Image) -> np.ndarray:
+    "The raw values of a label image: one channel as stored, or RGB colours"
+    return np.asarray(im.convert('RGB')) if len(im.getbands()) > 1 else np.asarray(im)
+
+def _bad_raw(raw:np.ndarray, spec:LabelSpec, name) -> str|None:
+    "What is wrong with the raw values of a label image for this model, in its words; None when nothing is"
+    raw = np.asarray(raw)
+    if raw.dtype == np.bool_: raw = raw.astype(np.uint8)
+    if raw.ndim == 3:
+        if spec.palette is None:
+            return (f"{name} is a colour image ({raw.shape[-1]} channels), but this model reads one class index per pixel: it knows {_classes(spec)}, "
+                    "and was trained without a colour palette. Fix: save the label map as an 8-bit grayscale ('L') PNG of those indices, or pass a tensor of them.")
+        cols, inv, counts = np.unique(raw[..., :3].reshape(-1, 3).astype(np.int64), axis=0, return_inverse=True, return_counts=True)
+        cols = [tuple(int(v) for v in c) for c in cols]
+        unknown = sorted((i for i, c in enumerate(cols) if c not in spec.palette), key=lambda i: -counts[i])
+        if unknown:
+            return (f"{name} has colour {cols[unknown[0]]} at {_px(counts[unknown[0]])}{_and_others([cols[i] for i in unknown], 'unknown colour')}, which is not a colour of "
+                    f"this model's palette: it knows {_classes(spec)}, painted in the {len(spec.palette)} colours of `learn.spec.palette`. "
+                    "Fix: repaint those pixels with palette colours (anti-aliased or JPEG-compressed edges need cleaning) and save as PNG.")
+        raw = np.array([spec.palette[c] for c in cols])[inv.reshape(-1)].reshape(raw.shape[:2])
+    if raw.dtype.kind not in 'iu': return None
+    cls = raw.astype(np.int64) - spec.offset
+    ok = (cls >= 0) & (cls < spec.n_classes)
+    if spec.has_dontcare: ok |= raw == spec.dontcare
+    if ok.all(): return None
+    vals, counts = np.unique(raw[~ok], return_counts=True)
+    o, n, hi = spec.offset, spec.n_classes, spec.n_classes - 1 + int(spec.has_dontcare)
+    stored = f", stored in label files as values {o}..{o + n - 1}" + (f" and {spec.dontcare} for don't-care" if spec.has_dontcare else '') \
+             if o or (spec.has_dontcare and spec.dontcare != n) else ''
+    return (f"{name} has value {vals[0]} at {_px(counts[0])}{_and_others(vals)}, which this model does not know: it knows {_classes(spec)}{stored}. "
+            f"Fix: repaint those pixels with a class of the model and save as PNG, or pass a tensor of class indices 0..{hi}.")
+
+def _read_label(fn, spec:LabelSpec) -> np.ndarray:
+    "Class indices of a label-map file, read by the data module; its errors about values said in the model's words"
+    fn = Path(fn)
+    try:
+        with Image.open(fn) as im: fmt = im.format
+    except Exception: fmt = None   # `ReadLabelMap` says what is wrong with the file
+    try: out = np.asarray(ReadLabelMap(spec)(fn))
+    except ValueError as e:
+        if 'jpeg' in str(e).lower(): raise   # the data module's own word on lossy files
+        if fmt == 'JPEG': raise _jpeg_error(f"Label map {fn}") from None
+        try:
+            with Image.open(fn) as im: msg = _bad_raw(_raw(im), spec, f"Label map {fn}")
+        except Exception: msg = None
+        if msg is None: raise                # not about values: the data module's message stands
+        raise ValueError(msg) from None
+    if fmt == 'JPEG': raise _jpeg_error(f"Label map {fn}")
+    return out
+
+def _maps(x, name, ids='class indices') -> Tensor:
+    "(k,H,W) int64 maps from a tensor or array (H,W), (N,H,W) or (N,1,H,W); booleans as 0/1, floats only when whole"
+    if isinstance(x, Tensor): t = _plain(x)
+    else:
+        a = np.asarray(x)
+        if a.dtype.kind not in 'biuf': raise ValueError(f"{name} holds {a.dtype} values, not {ids}. Fix: pass a tensor or array of integers (H,W).")
+        t = torch.as_tensor(a.astype(np.int64) if a.dtype.kind in 'iu' else a)
+    shape = tuple(t.shape)
+    if t.numel() == 0: raise ValueError(f"{name} is empty: shape {shape}. Fix: pass a map with pixels, (H,W), or a batch (N,H,W) with N >= 1.")
+    if t.dim() == 3 and shape[-1] in (3, 4) and shape[0] > 4:
+        raise ValueError(f"{name} has shape {shape}: colours (H,W,{shape[-1]}), not {ids}. "
+                         f"Fix: pass {ids} (H,W)" + (", or the label PNG (or PIL image) so that the dataset's palette, if it has one, applies." if ids == 'class indices' else '.'))
+    if t.dim() == 4 and shape[1] == 1: t = t[:, 0]
+    elif t.dim() == 2: t = t[None]
+    if t.dim() != 3:
+        onehot = " For a one-hot or score tensor (N,C,H,W), pass `x.argmax(1)`." if t.dim() == 4 else ''
+        raise ValueError(f"{name} has shape {shape}, which is not a {'label' if ids == 'class indices' else 'instance'} map. Fix: pass (H,W) {ids}, a batch (N,H,W) as `dls.one_batch()[0]`, "
+                         f"or (N,1,H,W).{onehot}")
+    if t.dtype == torch.bool: return t.long()
+    if t.is_floating_point():
+        bad = ~torch.isfinite(t) | (t != t.round())
+        if bad.any():
+            vals, counts = torch.unique(t[bad].cpu(), return_counts=True)
+            raise ValueError(f"{name} holds the value {vals[0].item()} at {_px(counts[0].item())}{_and_others([v.item() for v in vals])}: a map of {ids} holds whole "
+                             f"numbers, and these are not rounded here. Fix: pass integer {ids}; if they come from a resize, resize with nearest-neighbour.")
+    return t.long()
+
+def _check_classes(t:Tensor, spec:LabelSpec, name):
+    "Class indices outside the model's classes are an error in its words"
+    hi = spec.n_classes - 1 + int(spec.has_dontcare)
+    bad = (t < 0) | (t > hi)
+    if not bad.any(): return
+    vals, counts = torch.unique(t[bad].cpu(), return_counts=True)
+    how = ', '.join(([f"offset {spec.offset}"] if spec.offset else []) + ([f"don't-care value {spec.dontcare}"] if spec.has_dontcare else []))
+    raw = f" ({how})" if how else ''
+    raise ValueError(f"{name} has class index {vals[0].item()} at {_px(counts[0].item())}{_and_others(vals.tolist())}, but this model knows {_classes(spec)}. "
+                     f"Fix: pass class indices 0..{hi}; for the raw values of a label file{raw}, pass its PNG path (or PIL image), so that the dataset's mapping applies.")
+
+def _to_label(x, spec:LabelSpec|None=None, name='labels') -> Tensor:
+    "Label maps (k,H,W) of class indices from a tensor or array ((H,W), (N,H,W), (N,1,H,W)), a file or a PIL image; with no `spec`, instance maps (raw ids)"
+    what, ids = ('Label map', 'class indices') if spec else ('Instance map', 'instance ids')
+    if isinstance(x, (str, Path)):
+        return torch.as_tensor(_read_label(x, spec) if spec else np.asarray(ReadInstance()(Path(x)))).long()[None]
+    if isinstance(x, Image.Image):
+        pname = f"{what} {x.filename}" if getattr(x, 'filename', '') else f"{name} (a PIL image)"
+        if x.format == 'JPEG': raise _jpeg_error(pname, what.lower())
+        if spec is None:
+            if len(x.getbands()) > 1: raise ValueError(f"{pname} has {len(x.getbands())} channels (mode {x.mode}); instance ids are one channel. Fix: save the ids as a 16-bit grayscale PNG.")
+            return torch.as_tensor(np.asarray(x).astype(np.int64))[None]
+        raw = _raw(x)
+        try: return torch.as_tensor(spec.encode(raw, pname).astype(np.int64))[None]
+        except ValueError:
+            msg = _bad_raw(raw, spec, pname)
+            if msg is None: raise
+            raise ValueError(msg) from None
+    t = _maps(x, name, ids)
+    if spec is not None: _check_classes(t, spec, name)
     return t
 
+def _to_labels(x, spec:LabelSpec|None=None, name='labels') -> tuple:
+    "(maps (k,H,W), whether `x` is a single map not in a list) from one input or a list of them"
+    if not isinstance(x, (list, tuple)):
+        t = _to_label(x, spec, name)
+        return t, len(t) == 1
+    if not len(x): raise ValueError(f"{name} is an empty {type(x).__name__}: there is nothing to synthesize from. " +
+                                    ("Fix: pass one label map or more." if spec else "Fix: pass one instance map per label map, or leave out `instance`."))
+    ts = [_to_label(o, spec, f"{name}[{i}]") for i, o in enumerate(x)]
+    sizes = sorted({tuple(t.shape[-2:]) for t in ts})
+    if len(sizes) > 1: raise ValueError(f"{name}: maps of different sizes {sizes}. Fix: synthesize them one size at a time.")
+    return torch.cat([t.to(ts[0].device) for t in ts]), False
+
+def _grid(G:SPADEGenerator, h:int, w:int) -> tuple:
+    "The generator's starting grid for label maps of h x w; an error naming the sizes it can make otherwise"
+    oh, ow, m = *G.out_size, 2**G.n_up
+    if (h, w) == (oh, ow): return G.sh, G.sw
+    if G.use_vae:
+        raise ValueError(f"The label maps are {h}x{w}, but this model makes {oh}x{ow} images only: with use_vae its first layer is a linear layer from z "
+                         f"to a fixed {G.sh}x{G.sw} grid. Fix: resize the label map with nearest-neighbour to {oh}x{ow} "
+                         f"(e.g. `img.resize(({ow}, {oh}), Image.NEAREST)`), or train a model at {h}x{w}.")
+    if h % m or w % m:
+        near = lambda v: sorted({max(m, v // m * m), -(-v // m) * m})
+        sizes = ', '.join(f"{a}x{b}" for a in near(h) for b in near(w))
+        raise ValueError(f"The label maps are {h}x{w}, but this generator doubles its starting grid {G.n_up} times, so height and width must be "
+                         f"multiples of 2**{G.n_up} = {m}. Fix: resize (nearest-neighbour), crop or pad the label map to a multiple of {m}; "
+                         f"the nearest sizes are {sizes}.")
+    return h // m, w // m
+
+# %% ../nbs/07_learner.ipynb #89826076
 def _to_photo(x, size) -> Tensor:
     "A photo (1,3,H,W) in [-1,1] from a tensor, a file or a PIL image"
     if isinstance(x, (str, Path)): x = ReadPhoto()(Path(x))
@@ -365,9 +509,11 @@ def encode_style(self:SpadeGANLearner,
     "Style codes of photos: the mean and log-variance of the style encoder's Gaussian, in eval mode"
     m = self.model
     if m.encoder is None: raise ValueError("This learner has no style encoder, so photos have no style code. Fix: train with spade_learner(..., use_vae=True).")
+    photos = photos if isinstance(photos, (list, tuple)) else [photos]
+    if not len(photos): raise ValueError("No photos to encode: an empty list. Fix: pass a photo or a list of them.")
     G = m.generator
     dev = next(m.encoder.parameters()).device
-    x = torch.cat([_to_photo(p, G.out_size) for p in (photos if isinstance(photos, (list, tuple)) else [photos])]).to(dev)
+    x = torch.cat([_to_photo(p, G.out_size) for p in photos]).to(dev)
     was_training = m.encoder.training; m.encoder.eval()   # in training mode spectral norm would take a power-iteration step
     try:
         with torch.no_grad(): mu, logvar = m.encoder(x)
@@ -376,25 +522,31 @@ def encode_style(self:SpadeGANLearner,
 
 @patch
 def synthesize(self:SpadeGANLearner,
-    labels,                    # a label map (tensor of class indices, PNG path or PIL image) or a list of them
+    labels,                    # label map(s): class indices (H,W), a batch (N,H,W) or (N,1,H,W), a PNG path, a PIL image, or a list of them
     n:int=1,                   # images per label map
-    z:Tensor|None=None,        # latent codes, (z_dim,) or (len(labels)*n, z_dim), with `use_vae`
+    z:Tensor|None=None,        # latent codes, (z_dim,) or (number of maps * n, z_dim), with `use_vae`
     style=None,                # a photo (path, PIL image or (3,H,W) tensor in [-1,1]) whose style the images take
-    instance=None,             # instance map(s) for a generator with instance edges; by default the label map's own regions
+    instance=None,             # instance map(s) like `labels`, for a generator with instance edges; by default the label maps' own regions
     as_tensor:bool=False,      # return the (N,3,H,W) batch in [-1,1] instead of PIL images
 ):
-    "Generate images from label maps: several per map, with a given z, or in the style of a photo"
+    "Generate images from label maps, at their size: several per map, with a given z, or in the style of a photo"
     m = self.model
     G = m.generator_ema if (m.use_ema and hasattr(m, 'generator_ema')) else m.generator
     dev = next(G.parameters()).device
-    single = not isinstance(labels, (list, tuple))
-    lbls = [_to_label(l, self.spec) for l in (labels if not single else [labels])]
-    if len({tuple(l.shape) for l in lbls}) > 1: raise ValueError(f"Label maps of different sizes {sorted({tuple(l.shape) for l in lbls})}. Fix: synthesize them one at a time.")
-    lbl = torch.stack(lbls).repeat_interleave(n, 0).to(dev)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n={n!r}: the number of images per label map must be a whole number of at least 1. Fix: n=1 (the default), or more with a use_vae model.")
+    lbls, single = _to_labels(labels, self.spec)
+    grid = _grid(G, *lbls.shape[-2:])
+    if instance is not None and not G.use_instance:
+        raise ValueError("An instance map was passed, but this model was trained without instance maps (it has no instance-edge input). Fix: leave out `instance`.")
     inst = None
     if G.use_instance:
-        insts = lbls if instance is None else [_to_label(i) for i in (instance if isinstance(instance, (list, tuple)) else [instance])]
-        inst = torch.stack(insts).repeat_interleave(n, 0).to(dev)
+        insts = lbls if instance is None else _to_labels(instance, None, 'instance')[0]
+        if insts.shape != lbls.shape:
+            raise ValueError(f"{len(insts)} instance map(s) of {insts.shape[1]}x{insts.shape[2]} for {len(lbls)} label map(s) of {lbls.shape[1]}x{lbls.shape[2]}. "
+                             "Fix: pass one instance map per label map, of its size, or none (then the label maps' regions are the instances).")
+        inst = insts.repeat_interleave(n, 0).to(dev)
+    lbl = lbls.repeat_interleave(n, 0).to(dev)
     if not G.use_vae and (z is not None or style is not None or n > 1):
         raise ValueError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
                          "Fix: call with n=1 and no z/style, or train with spade_learner(..., use_vae=True).")
@@ -407,7 +559,7 @@ def synthesize(self:SpadeGANLearner,
             elif z is not None:
                 z = torch.as_tensor(z).float().to(dev)
                 if z.dim() == 1: z = z[None].expand(len(lbl), -1)
-            out = G(m.semantic(lbl, inst), z).cpu()
+            out = G(m.semantic(lbl, inst), z, grid=grid).cpu()
     finally: m.train(was_training)
     if as_tensor: return TensorImage(out)
     imgs = [PILImage.create(((o.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()) for o in out]
