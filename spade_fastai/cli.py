@@ -433,12 +433,37 @@ def _load_model(model:Path):
     _check(isinstance(learn, SpadeGANLearner), f"{model} holds a {type(learn).__name__}, not a SPADE model. Fix: pass a spade.pkl exported by `spade-fastai train` or `demo`.")
     return learn
 
+_WRITTEN = '.spade-fastai-written.json'   # in a folder of synthesize/evaluate: the files they wrote there, with their SHA-256
+
+def _written(out:Path) -> dict:
+    "{file name: SHA-256} of the files spade-fastai wrote into `out` (its record there); {} when there is none"
+    try: rec = json.loads((out/_WRITTEN).read_text())
+    except (OSError, ValueError): return {}
+    return rec.get('files', {}) if isinstance(rec, dict) and rec.get('written_by') == 'spade-fastai' else {}
+
+def _check_targets(out:Path, names:list, cmd:str, overwrite:bool=False):
+    "Refuse to write `names` into `out` where a file of that name exists that spade-fastai did not write there (or that changed since), unless `overwrite`"
+    if overwrite or not out.is_dir(): return
+    rec = _written(out)
+    for name in names:
+        f = out/name
+        if (f.exists() or f.is_symlink()) and not (f.is_file() and rec.get(name) == _sha256(f)):
+            raise ValueError(f"{f} exists and was not written by spade-fastai {cmd} (or was changed since), so it will not be overwritten. "
+                             f"Fix: pass another --out, or --overwrite to replace it.")
+
+def _record_written(out:Path, files:list):
+    "Add `files` (just written into `out`) to spade-fastai's record there"
+    rec = {**_written(out), **{Path(f).name: _sha256(f) for f in files}}
+    tmp = out/f'{_WRITTEN}.tmp'
+    tmp.write_text(json.dumps(dict(written_by='spade-fastai', files=rec), indent=1)); os.replace(tmp, out/_WRITTEN)
+
 def synthesize(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,            # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     labels:Annotated[str, {'metavar': 'PNG', 'nargs': '+', 'required': True}]=None, # label maps: PNGs of class indices, as in the training data
     n:int=1,                                                                     # images per label map (more than 1 needs a model trained with --vae)
     style:Annotated[str, {'metavar': 'IMG'}]=None,                               # a photo whose style the images take (needs a model trained with --vae)
     out:Annotated[str, {'metavar': 'DIR', 'required': True}]=None,               # folder for the images: <label stem>.png, or <stem>_<i>.png with --n above 1
+    overwrite:bool=False,                                                        # replace files of those names in DIR that synthesize did not write (your own files, or edited ones)
 ) -> list:                                                                       # the files written
     "Make images from label maps with an exported model"
     _check(model is not None and labels, "No model or no label maps. Fix: pass --model FILE and --labels PNG [PNG ...].")
@@ -451,6 +476,8 @@ def synthesize(
     dup = sorted({f.stem for f in labels if [g.stem for g in labels].count(f.stem) > 1})
     if dup: raise ValueError(f"Several label maps have the stem {dup[0]!r} ({', '.join(str(f) for f in labels if f.stem == dup[0])}), so their images would overwrite each other. Fix: synthesize them into separate --out folders.")
     if style is not None: _check(Path(style).is_file(), f"Style photo {style} does not exist. Fix: check the path of --style.")
+    names = [f'{fn.stem}_{i}.png' if n > 1 else f'{fn.stem}.png' for fn in labels for i in range(n)]
+    _check_targets(out, names, 'synthesize', overwrite)   # e.g. --out the label folder itself: the label maps would be overwritten
     learn = _load_model(model)
     _check(learn.model.generator.use_vae or (n == 1 and style is None),
            f"{'--n ' + str(n) if n > 1 else '--style'}: model {model} was trained without --vae, so it has no z input and makes one image per label map. "
@@ -458,13 +485,11 @@ def synthesize(
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for fn in labels:
-        try: imgs = learn.synthesize(fn, n=n, style=style)
-        except ValueError as e:
-            if not str(e).startswith((f'Label map {fn} ', f'Label image {fn} ')): raise   # the library's fix speaks of the dataset's settings
-            raise ValueError(str(e).split(' Fix:')[0] + f" Fix: give label maps with the values of the model's training data ({learn.spec.n_classes} classes).") from None
+        imgs = learn.synthesize(fn, n=n, style=style)   # a label value that is no class is said in the model's words
         for i, im in enumerate(imgs if n > 1 else [imgs]):
             files.append(out/(f'{fn.stem}_{i}.png' if n > 1 else f'{fn.stem}.png'))
             im.save(files[-1])
+            _record_written(out, files[-1:])
             print(files[-1])
     return files
 
@@ -495,6 +520,7 @@ def evaluate(
     n:int=None,                            # at most this many validation images (default: all)
     bs:int=8,                              # batch size
     out:Annotated[str, {'metavar': 'DIR', 'required': True}]=None,     # folder for metrics.csv, metrics.json, metrics.png and segmenter.pkl
+    overwrite:bool=False,                  # replace files of those names in DIR that evaluate did not write (your own files, or edited ones)
     **kwargs,                              # Python only: passed to `SegMapDataLoaders.from_layout` (num_workers, seed, …) and `spade_fastai.metrics.evaluate`
 ):                                         # the table of `spade_fastai.metrics.evaluate`
     "Measure an exported model on the validation pairs of a dataset: segmentation consistency, SWD, FID, KID"
@@ -513,6 +539,7 @@ def evaluate(
         _check(f is None or Path(f).is_file(), f"{what} {f} does not exist. Fix: check the path, or leave the option out.")
     _, ddkw = _data_options(layout, dict(labels=labels, images=images, inst=inst, codes=codes, n_classes=n_classes, dontcare=dontcare, offset=offset,
                                          valid_split=valid_split, train_split=train_split, valid_pct=valid_pct, unpaired=unpaired, instance=instance))
+    _check_targets(out, ['metrics.csv', 'metrics.json', 'metrics.png'] + (['segmenter.pkl'] if segmenter is None else []), 'evaluate', overwrite)
     _check_export(model, 'Model file', _MODEL_FIX)                                   # damaged files are found before anything is loaded
     if segmenter is not None: _check_export(Path(segmenter), 'Segmenter', _SEG_FIX)
     learn = _load_model(model)
@@ -538,6 +565,7 @@ def evaluate(
     files['summary'].write_text(json.dumps(dict(model=str(model), data=str(data), layout=layout, summary=json.loads(summ.to_json(orient='index')),
                                                 **json.loads(json.dumps(df.attrs, default=str))), indent=1))
     _save_fig(plot_metrics(df), files['plot'])
+    _record_written(out, list(files.values()))
     print(summ.to_string(float_format=lambda v: f'{v:.4g}'))
     for f in files.values(): print(f)
     return df

@@ -230,7 +230,7 @@ _lossy_formats = {'JPEG', 'MPO'}   # WebP can be either: `_is_lossy` reads its c
 def _is_lossy(im:Image.Image, fn=None) -> bool:
     "Whether `im` was decoded from a lossy format (JPEG, lossy WebP), which changes pixel values at every edge"
     if im.format in _lossy_formats: return True
-    if im.format == 'WEBP' and isinstance(fn, (str, Path)):
+    if im.format == 'WEBP' and isinstance(fn, (str, Path)) and Path(fn).is_file():
         with open(fn, 'rb') as f: head = f.read(64)
         return b'VP8L' not in head   # lossless WebP is a 'VP8L' chunk (alone, or after 'VP8X')
     return False

@@ -14,6 +14,7 @@ from PIL import Image
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from .data import *
+from .data import _open
 from fastai.vision.all import *
 from fastai.vision.gan import GANModule, GANLoss, GANTrainer, FixedGANSwitcher, GANLearner, set_freeze_model, LossMetrics
 from .core import *
@@ -356,55 +357,30 @@ def _jpeg_error(name, kind='label map') -> ValueError:
     return ValueError(f"{name} is a JPEG image: JPEG compression changes pixel values, so {'an' if kind[0] in 'aeiou' else 'a'} {kind} saved as JPEG has wrong values "
                       f"along every edge. Fix: save {kind}s as PNG (lossless), e.g. `Image.fromarray(a.astype(np.uint8)).save('map.png')`, from the original {kind}.")
 
-def _raw(im:Image.Image) -> np.ndarray:
-    "The raw values of a label image: one channel as stored, or RGB colours"
-    return np.asarray(im.convert('RGB')) if len(im.getbands()) > 1 else np.asarray(im)
-
-def _bad_raw(raw:np.ndarray, spec:LabelSpec, name) -> str|None:
-    "What is wrong with the raw values of a label image for this model, in its words; None when nothing is"
-    raw = np.asarray(raw)
-    if raw.dtype == np.bool_: raw = raw.astype(np.uint8)
-    if raw.ndim == 3:
-        if spec.palette is None:
-            return (f"{name} is a colour image ({raw.shape[-1]} channels), but this model reads one class index per pixel: it knows {_classes(spec)}, "
-                    "and was trained without a colour palette. Fix: save the label map as an 8-bit grayscale ('L') PNG of those indices, or pass a tensor of them.")
-        cols, inv, counts = np.unique(raw[..., :3].reshape(-1, 3).astype(np.int64), axis=0, return_inverse=True, return_counts=True)
-        cols = [tuple(int(v) for v in c) for c in cols]
-        unknown = sorted((i for i, c in enumerate(cols) if c not in spec.palette), key=lambda i: -counts[i])
-        if unknown:
-            return (f"{name} has colour {cols[unknown[0]]} at {_px(counts[unknown[0]])}{_and_others([cols[i] for i in unknown], 'unknown colour')}, which is not a colour of "
-                    f"this model's palette: it knows {_classes(spec)}, painted in the {len(spec.palette)} colours of `learn.spec.palette`. "
-                    "Fix: repaint those pixels with palette colours (anti-aliased or JPEG-compressed edges need cleaning) and save as PNG.")
-        raw = np.array([spec.palette[c] for c in cols])[inv.reshape(-1)].reshape(raw.shape[:2])
-    if raw.dtype.kind not in 'iu': return None
-    cls = raw.astype(np.int64) - spec.offset
-    ok = (cls >= 0) & (cls < spec.n_classes)
-    if spec.has_dontcare: ok |= raw == spec.dontcare
-    if ok.all(): return None
-    vals, counts = np.unique(raw[~ok], return_counts=True)
+def _in_model_words(e:LabelValueError, spec:LabelSpec, name) -> ValueError:
+    "A label value or colour that the data module found to be no class, said in the trained model's words"
+    if isinstance(e.value, tuple):
+        return ValueError(f"{name} has colour {e.value} at {_px(e.count)}{_and_others(e.values, 'unknown colour')}, which is not a colour of "
+                          f"this model's palette: it knows {_classes(spec)}, painted in the {len(spec.palette)} colours of `learn.spec.palette`. "
+                          "Fix: repaint those pixels with palette colours (anti-aliased or JPEG-compressed edges need cleaning) and save as PNG.")
     o, n, hi = spec.offset, spec.n_classes, spec.n_classes - 1 + int(spec.has_dontcare)
     stored = f", stored in label files as values {o}..{o + n - 1}" + (f" and {spec.dontcare} for don't-care" if spec.has_dontcare else '') \
              if o or (spec.has_dontcare and spec.dontcare != n) else ''
-    return (f"{name} has value {vals[0]} at {_px(counts[0])}{_and_others(vals)}, which this model does not know: it knows {_classes(spec)}{stored}. "
-            f"Fix: repaint those pixels with a class of the model and save as PNG, or pass a tensor of class indices 0..{hi}.")
+    return ValueError(f"{name} has value {e.value} at {_px(e.count)}{_and_others(e.values)}, which this model does not know: it knows {_classes(spec)}{stored}. "
+                      f"Fix: repaint those pixels with a class of the model and save as PNG, or pass a tensor of class indices 0..{hi}.")
+
+def _decode(im:Image.Image, spec:LabelSpec, fn, name) -> np.ndarray:
+    "Class indices of an opened label image, by the data module's rules (`label_values`, `LabelSpec.encode`); value errors in the model's words"
+    raw = label_values(im, spec, fn)   # refuses JPEG, reads palette, LA, float and grey-RGB files as the data pipeline does
+    if raw.ndim == 3 and spec.palette is None:
+        raise ValueError(f"{name} is a colour image ({raw.shape[-1]} channels), but this model reads one class index per pixel: it knows {_classes(spec)}, "
+                         "and was trained without a colour palette. Fix: save the label map as an 8-bit grayscale ('L') PNG of those indices, or pass a tensor of them.")
+    try: return spec.encode(raw, fn)
+    except LabelValueError as e: raise _in_model_words(e, spec, name) from None
 
 def _read_label(fn, spec:LabelSpec) -> np.ndarray:
-    "Class indices of a label-map file, read by the data module; its errors about values said in the model's words"
-    fn = Path(fn)
-    try:
-        with Image.open(fn) as im: fmt = im.format
-    except Exception: fmt = None   # `ReadLabelMap` says what is wrong with the file
-    try: out = np.asarray(ReadLabelMap(spec)(fn))
-    except ValueError as e:
-        if 'jpeg' in str(e).lower(): raise   # the data module's own word on lossy files
-        if fmt == 'JPEG': raise _jpeg_error(f"Label map {fn}") from None
-        try:
-            with Image.open(fn) as im: msg = _bad_raw(_raw(im), spec, f"Label map {fn}")
-        except Exception: msg = None
-        if msg is None: raise                # not about values: the data module's message stands
-        raise ValueError(msg) from None
-    if fmt == 'JPEG': raise _jpeg_error(f"Label map {fn}")
-    return out
+    "Class indices of a label-map file; a missing or unreadable file is the data module's error, a value that is no class the model's"
+    return _decode(_open(fn, 'Label map'), spec, fn, f"Label map {fn}")
 
 def _maps(x, name, ids='class indices') -> Tensor:
     "(k,H,W) int64 maps from a tensor or array (H,W), (N,H,W) or (N,1,H,W); booleans as 0/1, floats only when whole"
@@ -448,19 +424,14 @@ def _to_label(x, spec:LabelSpec|None=None, name='labels') -> Tensor:
     "Label maps (k,H,W) of class indices from a tensor or array ((H,W), (N,H,W), (N,1,H,W)), a file or a PIL image; with no `spec`, instance maps (raw ids)"
     what, ids = ('Label map', 'class indices') if spec else ('Instance map', 'instance ids')
     if isinstance(x, (str, Path)):
-        return torch.as_tensor(_read_label(x, spec) if spec else np.asarray(ReadInstance()(Path(x)))).long()[None]
+        return torch.as_tensor(_read_label(x, spec) if spec else np.array(ReadInstance()(Path(x)))).long()[None]
     if isinstance(x, Image.Image):
         pname = f"{what} {x.filename}" if getattr(x, 'filename', '') else f"{name} (a PIL image)"
         if x.format == 'JPEG': raise _jpeg_error(pname, what.lower())
         if spec is None:
             if len(x.getbands()) > 1: raise ValueError(f"{pname} has {len(x.getbands())} channels (mode {x.mode}); instance ids are one channel. Fix: save the ids as a 16-bit grayscale PNG.")
             return torch.as_tensor(np.asarray(x).astype(np.int64))[None]
-        raw = _raw(x)
-        try: return torch.as_tensor(spec.encode(raw, pname).astype(np.int64))[None]
-        except ValueError:
-            msg = _bad_raw(raw, spec, pname)
-            if msg is None: raise
-            raise ValueError(msg) from None
+        return torch.as_tensor(_decode(x, spec, pname, pname).astype(np.int64))[None]
     t = _maps(x, name, ids)
     if spec is not None: _check_classes(t, spec, name)
     return t
