@@ -578,7 +578,8 @@ _EXAMPLES = dict(
           "  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1 --resume   (after an interruption)\n"
           "  spade-fastai train --data scenes --size 128 --epochs 10 --no-vgg --out run1 --overwrite      (a new run in place of run1's)\n"
           "  spade-fastai train --data my_data --labels masks --images photos --codes my_data/classes.txt --dontcare 255 --valid-pct 0.1 --out run2\n"
-          "  spade-fastai train --data my_data --valid-split val --train-split train extra --unpaired skip --no-instance --out run3",
+          "  spade-fastai train --data my_data --valid-split val --train-split train extra --unpaired skip --no-instance --out run3\n"
+          "  spade-fastai train --data landcover --labels masks --codes landcover_classes.txt --valid-split tile8 --dontcare 5 --out run4   (tiles as split files)",
     synthesize="example: spade-fastai synthesize --model run1/spade.pkl --labels a.png b.png --n 4 --out images",
     evaluate="examples:\n  spade-fastai evaluate --model run1/spade.pkl --data scenes --out run1/eval\n"
              "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)\n"
