@@ -687,7 +687,7 @@ class SplitFiles:
         for n, s in self.stems.items():
             if not s & have:
                 eg = sorted(s)[0] if s else None
-                raise ValueError(f"Split file {self.folder/(n + '.txt')} names {len(s)} items, none of them a label map of this dataset"
+                raise ValueError(f"Split file {self.folder/(n + '.txt')} names {len(s)} items, none of them a label map of this dataset with a photo"
                                  + (f" (it lists {eg!r}; the label maps are named like {stems[0]!r})" if eg and stems else '') + ". Fix: write one file stem per line, the names of the label maps without extension.")
         valid, test = self._sets(self.valid), self._sets(self.test)
         train = None if self.train is None else self._sets(self.train)
@@ -707,12 +707,11 @@ class SplitFiles:
         return L(o for o in items if Path(o).stem in test)
 
 def _check_counts(n, n_train, n_valid, bs, valid_pct=None):
-    "Errors, before any training, for too little data: nothing to train on, an empty validation set (unless `valid_pct` is 0), or fewer items than a batch"
+    "Errors, before any training, for too little data: nothing to train on, an empty random validation set (unless `valid_pct` is 0), or fewer items than a batch"
     if n_train == 0: raise ValueError(f"No label map is left to train on: {n} in all, {n_valid} for validation. Fix: give the training split items (train.txt or train_split=), or a smaller validation share.")
-    if n_valid == 0 and valid_pct != 0:
-        why = f"valid_pct={valid_pct} of {n} label maps rounds to 0" if valid_pct is not None else "the splitter chose none"
+    if n_valid == 0 and valid_pct:   # None: split files, which name at least one item each (`SplitFiles`); 0: no validation, as asked
         fix = f"pass valid_pct={max(0.2, round(1.5 / n, 2))} or more, add data, or valid_pct=0 to train without validation" if n > 1 else "add data, or pass valid_pct=0 to train without validation"
-        raise ValueError(f"The validation set is empty: {why}. Fix: {fix}.")
+        raise ValueError(f"The validation set is empty: valid_pct={valid_pct} of {n} label maps rounds to 0. Fix: {fix}.")
     if n_train < bs: raise ValueError(f"The training set has {n_train} label maps, fewer than bs={bs}: training drops the last incomplete batch, so an epoch would have no batch. "
                                       f"Fix: pass bs={n_train} or smaller, or add data.")
 
