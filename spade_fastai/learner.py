@@ -427,8 +427,8 @@ def _to_label(x, spec:LabelSpec|None=None, name='labels') -> Tensor:
         return torch.as_tensor(_read_label(x, spec) if spec else np.array(ReadInstance()(Path(x)))).long()[None]
     if isinstance(x, Image.Image):
         pname = f"{what} {x.filename}" if getattr(x, 'filename', '') else f"{name} (a PIL image)"
-        if x.format == 'JPEG': raise _jpeg_error(pname, what.lower())
         if spec is None:
+            if x.format == 'JPEG': raise _jpeg_error(pname, 'instance map')   # label maps: `label_values` refuses lossy files
             if len(x.getbands()) > 1: raise ValueError(f"{pname} has {len(x.getbands())} channels (mode {x.mode}); instance ids are one channel. Fix: save the ids as a 16-bit grayscale PNG.")
             return torch.as_tensor(np.asarray(x).astype(np.int64))[None]
         return torch.as_tensor(_decode(x, spec, pname, pname).astype(np.int64))[None]
