@@ -7,6 +7,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/cli.html.md"""
 # %% ../nbs/08_cli.ipynb #89bc4e72
 from __future__ import annotations
 import sys, os, re, json, math, time, argparse, warnings, hashlib, shutil, uuid
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import anno_parser, store_false
@@ -120,29 +121,39 @@ def _sha256(fn:Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
-def _demo_check(out:Path) -> dict:
-    "The demo's record of `out` ({name: [SHA-256, …]}), after checking that every file of the demo's names in `out` is one the demo wrote, unchanged"
-    fn = out/_DEMO_RECORD
-    rec = {'files': {}}
+def _written(
+    out:Path,            # the output folder
+    names:list,          # the file names the command writes there
+    cmd:str,             # the command, for the record and messages: 'demo', 'synthesize', 'evaluate'
+    record:str,          # the record's file name in `out`
+    fix:str="Fix: pass another --out.", # the fix of a refusal
+) -> dict:               # the record: {name: [SHA-256, …]}
+    "The record of what `cmd` wrote into `out`, after checking that every file of `names` there is one it wrote, unchanged; else a one-line error"
+    fn, rec = out/record, {'files': {}}
     if fn.exists() or fn.is_symlink():
         try: rec = json.loads(fn.read_text()) if fn.is_file() and not fn.is_symlink() else None
         except (OSError, ValueError): rec = None
-        _check(isinstance(rec, dict) and rec.get('written_by') == 'spade-fastai demo' and isinstance(rec.get('files'), dict),
-               f"{fn} exists and was not written by spade-fastai demo, so the demo will not overwrite it. Fix: pass another --out.")
-    for name in _DEMO_FILES:
+        _check(isinstance(rec, dict) and rec.get('written_by') == f'spade-fastai {cmd}' and isinstance(rec.get('files'), dict),
+               f"{fn} exists and was not written by spade-fastai {cmd}, so it will not be overwritten. {fix}")
+    for name in names:
         f = out/name
         if (f.exists() or f.is_symlink()) and not (f.is_file() and not f.is_symlink() and _sha256(f) in rec['files'].get(name, [])):
-            raise ValueError(f"{f} exists and was not written by spade-fastai demo (or was changed since), so the demo will not overwrite it. Fix: pass another --out.")
+            raise ValueError(f"{f} exists and was not written by spade-fastai {cmd} (or was changed since), so it will not be overwritten. {fix}")
     return rec['files']
+
+def _write_record(out:Path, cmd:str, record:str, files:dict):
+    "Write `cmd`'s record of `files` ({name: [SHA-256, …]}) into `out`, in one atomic step"
+    tmp = out/f'.{record}.{os.getpid()}.tmp'
+    tmp.write_text(json.dumps(dict(written_by=f'spade-fastai {cmd}', files=files), indent=1)); os.replace(tmp, out/record)
+
+def _demo_check(out:Path) -> dict: return _written(out, _DEMO_FILES, 'demo', _DEMO_RECORD)
 
 def _demo_commit(
     out:Path,    # the demo's folder
     stage:Path,  # a new folder inside `out` holding the new `_DEMO_FILES`
 ):
     "Move the demo's new files from `stage` into `out`, replacing only files the demo wrote; its record lists every file in place at every moment"
-    def record(files):
-        (stage/_DEMO_RECORD).write_text(json.dumps(dict(written_by='spade-fastai demo', files=files), indent=1))
-        os.replace(stage/_DEMO_RECORD, out/_DEMO_RECORD)
+    record = partial(_write_record, out, 'demo', _DEMO_RECORD)
     old = _demo_check(out)                              # again: the user may have put a file there while the demo trained
     new = {name: [_sha256(stage/name)] for name in _DEMO_FILES}
     record({k: new[k] + old.get(k, []) for k in _DEMO_FILES})   # old and new, until every new file is in place
@@ -433,29 +444,13 @@ def _load_model(model:Path):
     _check(isinstance(learn, SpadeGANLearner), f"{model} holds a {type(learn).__name__}, not a SPADE model. Fix: pass a spade.pkl exported by `spade-fastai train` or `demo`.")
     return learn
 
-_WRITTEN = '.spade-fastai-written.json'   # in a folder of synthesize/evaluate: the files they wrote there, with their SHA-256
+def _record_name(cmd:str) -> str: return f'.spade-{cmd}.json'   # in a folder of synthesize or evaluate: what it wrote there, with their SHA-256
+_OVERWRITE_FIX = "Fix: pass another --out, or --overwrite to replace it."
 
-def _written(out:Path) -> dict:
-    "{file name: SHA-256} of the files spade-fastai wrote into `out` (its record there); {} when there is none"
-    try: rec = json.loads((out/_WRITTEN).read_text())
-    except (OSError, ValueError): return {}
-    return rec.get('files', {}) if isinstance(rec, dict) and rec.get('written_by') == 'spade-fastai' else {}
-
-def _check_targets(out:Path, names:list, cmd:str, overwrite:bool=False):
-    "Refuse to write `names` into `out` where a file of that name exists that spade-fastai did not write there (or that changed since), unless `overwrite`"
-    if overwrite or not out.is_dir(): return
-    rec = _written(out)
-    for name in names:
-        f = out/name
-        if (f.exists() or f.is_symlink()) and not (f.is_file() and rec.get(name) == _sha256(f)):
-            raise ValueError(f"{f} exists and was not written by spade-fastai {cmd} (or was changed since), so it will not be overwritten. "
-                             f"Fix: pass another --out, or --overwrite to replace it.")
-
-def _record_written(out:Path, files:list):
-    "Add `files` (just written into `out`) to spade-fastai's record there"
-    rec = {**_written(out), **{Path(f).name: _sha256(f) for f in files}}
-    tmp = out/f'{_WRITTEN}.tmp'
-    tmp.write_text(json.dumps(dict(written_by='spade-fastai', files=rec), indent=1)); os.replace(tmp, out/_WRITTEN)
+def _record_written(out:Path, cmd:str, files:list):
+    "Add `files`, just written into `out` by `cmd`, to its record there"
+    rec = {**_written(out, [], cmd, _record_name(cmd), _OVERWRITE_FIX), **{Path(f).name: [_sha256(f)] for f in files}}
+    _write_record(out, cmd, _record_name(cmd), rec)
 
 def synthesize(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,            # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
@@ -477,7 +472,7 @@ def synthesize(
     if dup: raise ValueError(f"Several label maps have the stem {dup[0]!r} ({', '.join(str(f) for f in labels if f.stem == dup[0])}), so their images would overwrite each other. Fix: synthesize them into separate --out folders.")
     if style is not None: _check(Path(style).is_file(), f"Style photo {style} does not exist. Fix: check the path of --style.")
     names = [f'{fn.stem}_{i}.png' if n > 1 else f'{fn.stem}.png' for fn in labels for i in range(n)]
-    _check_targets(out, names, 'synthesize', overwrite)   # e.g. --out the label folder itself: the label maps would be overwritten
+    if not overwrite: _written(out, names, 'synthesize', _record_name('synthesize'), _OVERWRITE_FIX)   # e.g. --out the label folder itself: the label maps would be overwritten
     learn = _load_model(model)
     _check(learn.model.generator.use_vae or (n == 1 and style is None),
            f"{'--n ' + str(n) if n > 1 else '--style'}: model {model} was trained without --vae, so it has no z input and makes one image per label map. "
@@ -489,7 +484,7 @@ def synthesize(
         for i, im in enumerate(imgs if n > 1 else [imgs]):
             files.append(out/(f'{fn.stem}_{i}.png' if n > 1 else f'{fn.stem}.png'))
             im.save(files[-1])
-            _record_written(out, files[-1:])
+            _record_written(out, 'synthesize', files[-1:])
             print(files[-1])
     return files
 
@@ -539,7 +534,7 @@ def evaluate(
         _check(f is None or Path(f).is_file(), f"{what} {f} does not exist. Fix: check the path, or leave the option out.")
     _, ddkw = _data_options(layout, dict(labels=labels, images=images, inst=inst, codes=codes, n_classes=n_classes, dontcare=dontcare, offset=offset,
                                          valid_split=valid_split, train_split=train_split, valid_pct=valid_pct, unpaired=unpaired, instance=instance))
-    _check_targets(out, ['metrics.csv', 'metrics.json', 'metrics.png'] + (['segmenter.pkl'] if segmenter is None else []), 'evaluate', overwrite)
+    if not overwrite: _written(out, ['metrics.csv', 'metrics.json', 'metrics.png'] + (['segmenter.pkl'] if segmenter is None else []), 'evaluate', _record_name('evaluate'), _OVERWRITE_FIX)
     _check_export(model, 'Model file', _MODEL_FIX)                                   # damaged files are found before anything is loaded
     if segmenter is not None: _check_export(Path(segmenter), 'Segmenter', _SEG_FIX)
     learn = _load_model(model)
@@ -565,7 +560,7 @@ def evaluate(
     files['summary'].write_text(json.dumps(dict(model=str(model), data=str(data), layout=layout, summary=json.loads(summ.to_json(orient='index')),
                                                 **json.loads(json.dumps(df.attrs, default=str))), indent=1))
     _save_fig(plot_metrics(df), files['plot'])
-    _record_written(out, list(files.values()))
+    _record_written(out, 'evaluate', list(files.values()))
     print(summ.to_string(float_format=lambda v: f'{v:.4g}'))
     for f in files.values(): print(f)
     return df
