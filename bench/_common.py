@@ -42,7 +42,7 @@ def synthetic_dls(
     from spade_fastai.data import SegMapDataLoaders, make_toy_folder
     d = data_spec(name); bs = bs or d['bs']
     n = bs * n_batches + 1
-    make_toy_folder(path, n=n, size=d['size'], n_classes=d['n_classes'], instances=d['instances'], codes=False)
+    make_toy_folder(path, n=n, size=d['size'], n_classes=d['n_classes'], use_instance=d['instances'], codes=False)
     return SegMapDataLoaders.from_folder(path, n_classes=d['n_classes'], dontcare=d['dontcare'], use_instance=d['instances'],
                                          size=d['size'], bs=bs, splitter=IndexSplitter([n - 1]), num_workers=0, device=device)
 
@@ -69,7 +69,7 @@ def settings(name:str, learn) -> dict:
     else:
         lk = CONFIGS[name]['learner']
         s.update(ngf=lk['ngf'], ndf=lk['ndf'], num_D=len(list(D.children())), n_layers_D=lk['n_layers_D'],
-                 hidden=lk['hidden'], z_dim=lk['z_dim'], norm_G='batch', num_upsampling_layers='normal', gan_mode='hinge')
+                 hidden=lk['hidden'], z_dim=lk['z_dim'], norm_G='spectralspadebatch3x3', num_upsampling_layers='normal', gan_mode='hinge')
     s.update(lambda_feat=loss.lambda_feat, lambda_vgg=loss.lambda_vgg, vgg_weights='random' if loss.vgg is not None else None)
     params = dict(G=n_params(G), D=n_params(D), E=n_params(m.encoder), VGG=n_params(loss.vgg.vgg) if loss.vgg is not None else None)
     return dict(settings=s, params={k: v for k, v in params.items() if v is not None})

@@ -1,6 +1,6 @@
 """Speed benchmark of spade_fastai: seconds per training iteration, seconds per synthesized image and peak memory of named configurations.
 
-One training iteration is one discriminator step and one generator step of `SpadeGANLearner.fit`: fastai's `FixedGANSwitcher`
+One training iteration is one discriminator step and one generator step of `SPADEGANLearner.fit`: fastai's `FixedGANSwitcher`
 (n_crit=1, n_gen=1) alternates them batch by batch, starting with the discriminator, so an iteration is two fastai batches
 (D on batch 2i, G on batch 2i+1). A batch is timed from its `before_batch` (first callback) to its `after_batch` (last callback):
 forward, losses, backward, optimiser step and the library's callbacks, without the data loading. Synthesis is `learn.synthesize`

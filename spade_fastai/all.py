@@ -5,11 +5,14 @@ with warnings.catch_warnings():  # fastai's import warns about its own use of to
     from fastai.vision.all import *
 from .core import *
 from .data import *
-from .synth import *
+from .scenes import *
 from .layers import *
 from .generator import *
 from .discriminator import *
 from .losses import *
 from .learner import *
+from .inference import *
+from .distributed import *
 from .official import *
 from .metrics import *
+from .testing import *

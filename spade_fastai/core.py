@@ -1,4 +1,4 @@
-"""One-hot label maps with a don't-care channel, instance edge maps, weight initialisation and the fixtures folder: the small pieces every other module of `spade_fastai` builds on.
+"""One-hot label maps with a don't-care channel, instance edge maps, weight initialisation, spectral norm and norm layers: the small pieces every other module of `spade_fastai` builds on.
 
 Docs: https://spade-fastai.github.io/spade_fastai/core.html.md"""
 
@@ -13,8 +13,8 @@ import torch, torch.nn as nn
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['norm_layers', 'onehot_labels', 'instance_edges', 'semantic_input', 'fixtures_path', 'fixture_configs', 'load_fixture',
-           'init_weights', 'spectral', 'check_norm', 'parse_norm', 'official_opts', 'load_official']
+__all__ = ['spectral', 'norm_layers', 'onehot_labels', 'instance_edges', 'semantic_input', 'init_weights', 'maybe_spectral',
+           'check_norm', 'parse_norm', 'official_opts', 'load_official']
 
 # %% ../nbs/00_core.ipynb #6d32bf53
 def onehot_labels(
@@ -68,32 +68,6 @@ def semantic_input(
         raise ValueError(f"Instance map {tuple(edge.shape[-2:])} and label map {tuple(sem.shape[-2:])} differ in size. Fix: resize both with the same nearest-neighbour transform.")
     return torch.cat([sem, edge], 1)
 
-# %% ../nbs/00_core.ipynb #116529b9
-def fixtures_path() -> Path|None:
-    "Folder of official-code fixtures: `$SPADE_FIXTURES`, else `../shared/fixtures` beside the repository; `None` if absent."
-    env = os.environ.get('SPADE_FIXTURES')
-    import spade_fastai
-    repo = Path(spade_fastai.__file__).resolve().parent.parent
-    p = Path(env) if env else repo.parent/'shared'/'fixtures'
-    return p if p.is_dir() else None
-
-def fixture_configs() -> list:
-    "Every fixture configuration folder (one with a `config.json`), sorted by name; empty if there are none."
-    p = fixtures_path()
-    return sorted(d for d in p.iterdir() if (d/'config.json').is_file()) if p else []
-
-# %% ../nbs/00_core.ipynb #a99483ef
-def load_fixture(
-    folder:Path|str, # a fixture configuration folder (see `fixture_configs`)
-) -> dict:           # config, official options, inputs, outputs, state dicts, buffers after train
-    "Everything in one fixture folder, loaded on the CPU with `weights_only=True`"
-    import json
-    d = Path(folder)
-    ld = lambda f: torch.load(d/f, map_location='cpu', weights_only=True) if (d/f).is_file() else None
-    cfg = json.loads((d/'config.json').read_text())
-    return dict(name=d.name, config=cfg, opt=cfg['official_options'], inputs=ld('inputs.pt'), outputs=ld('outputs.pt'),
-                netG=ld('netG.pth'), netD=ld('netD.pth'), netE=ld('netE.pth'), buffers=ld('buffers_after_train.pth'))
-
 # %% ../nbs/00_core.ipynb #9b90dd64
 _inits = dict(
     normal=lambda w, gain: nn.init.normal_(w, 0.0, gain),
@@ -125,12 +99,14 @@ def init_weights(
     return model
 
 # %% ../nbs/00_core.ipynb #d459e095
-def spectral(
+def maybe_spectral(
     module:nn.Module, # a conv or linear layer
     use:bool=True,    # wrap it; False returns it as it is
 ) -> nn.Module:
     "`module` with classic spectral norm (as the official code), or unchanged when `use` is False"
     return nn.utils.spectral_norm(module) if use else module
+
+spectral = maybe_spectral   # the helper's earlier name, kept for code that uses it
 
 # %% ../nbs/00_core.ipynb #7b556ebe
 norm_layers = dict(

@@ -18,9 +18,9 @@ from .core import *
 # %% auto #0
 __all__ = ['label_colors', 'LabelValueError', 'LabelSpec', 'read_codes', 'TensorInstance', 'PILInstance', 'label_values',
            'ReadLabelMap', 'ReadInstance', 'ReadPhoto', 'CheckSizes', 'AddLabelSpec', 'LabelMapBlock', 'InstanceBlock',
-           'PhotoBlock', 'PairedFile', 'spade_tfms', 'make_toy_folder', 'pair_files', 'check_items', 'segmap_dblock',
-           'label_spec', 'has_instance', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances',
-           'show_batch', 'show_results']
+           'PhotoBlock', 'PairedFile', 'spade_tfms', 'pair_files', 'check_items', 'segmap_dblock', 'label_spec',
+           'has_instance', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances', 'show_batch',
+           'show_results']
 
 # %% ../nbs/01_data.ipynb #5fd123a1
 _default_colors = np.array([
@@ -413,36 +413,6 @@ def spade_tfms(
     if load_size is not None: tfms.append(RandomCrop(size))
     if flip: tfms.append(FlipItem(0.5))
     return tfms
-
-# %% ../nbs/01_data.ipynb #a518e87d
-def _blob_labels(h, w, n_classes, rng):
-    "A blob-shaped random label map (a tiny Voronoi partition)"
-    ys, xs = np.mgrid[:h, :w]
-    pts = rng.uniform(0, 1, (6, 2)) * (h, w)
-    cell = ((ys[..., None] - pts[:, 0])**2 + (xs[..., None] - pts[:, 1])**2).argmin(-1)
-    return rng.integers(0, n_classes, 6)[cell].astype(np.uint8), cell
-
-def make_toy_folder(
-    path:Path|str,        # folder to write
-    n:int=8,              # number of pairs
-    size:tuple=(32, 48),  # (height, width)
-    n_classes:int=4,      # classes 0..n_classes-1
-    instances:bool=False, # also write 16-bit `inst/` maps
-    codes:bool=True,      # write codes.txt
-    seed:int=0,           # random seed
-) -> Path:
-    "Write a tiny custom-layout dataset (`images/`, `labels/`, optional `inst/`, `codes.txt`) of blob scenes"
-    path, rng = Path(path), np.random.default_rng(seed)
-    for sub in ['images', 'labels'] + (['inst'] if instances else []): (path/sub).mkdir(parents=True, exist_ok=True)
-    cols = label_colors(n_classes).astype(np.int16)
-    for i in range(n):
-        lbl, cell = _blob_labels(*size, n_classes, rng)
-        img = np.clip(cols[lbl] + rng.integers(-20, 21, (*size, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(lbl).save(path/'labels'/f'{i:03d}.png')
-        Image.fromarray(img).save(path/'images'/f'{i:03d}.jpg', quality=95)
-        if instances: Image.fromarray((lbl.astype(np.int32) * 1000 + cell).astype(np.uint16)).save(path/'inst'/f'{i:03d}.png')
-    if codes: (path/'codes.txt').write_text('\n'.join(f'class{c}' for c in range(n_classes)) + '\n')
-    return path
 
 # %% ../nbs/01_data.ipynb #6d798353
 def _list_files(folder, what, exts=_photo_exts):

@@ -25,7 +25,7 @@ def d_norm_conv(
 ) -> nn.Module:            # the conv, or `Sequential(conv, norm)` (the official nesting, so checkpoint keys match)
     "4×4 conv with padding 2, optional spectral norm, then `norm`; the bias is kept only when no norm follows."
     check_norm(norm, 'discriminator norm')
-    conv = spectral(nn.Conv2d(ni, nf, 4, stride, 2, bias=norm == 'none'), use_spectral)
+    conv = maybe_spectral(nn.Conv2d(ni, nf, 4, stride, 2, bias=norm == 'none'), use_spectral)
     return conv if norm == 'none' else nn.Sequential(conv, norm_layers[norm](nf))
 
 # %% ../nbs/05_discriminator.ipynb #3ac3a3ab

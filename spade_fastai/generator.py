@@ -177,8 +177,6 @@ class SPADEGenerator(nn.Module):
         return torch.tanh(x)
 
 # %% ../nbs/04_generator.ipynb #dffa1f5a
-_sn = spectral  # the argument `spectral` below shadows the function
-
 class ConvEncoder(nn.Module):
     "The official style encoder: stride-2 convs down to 4x4, then linear heads for the mean and log-variance of z"
     def __init__(self,
@@ -198,7 +196,7 @@ class ConvEncoder(nn.Module):
         self.size, self.n_layers = size, size.bit_length() - 3
         widths = [3] + [ngf * min(2**i, 8) for i in range(self.n_layers)]
         for i in range(self.n_layers):
-            conv = _sn(nn.Conv2d(widths[i], widths[i+1], 3, stride=2, padding=1, bias=norm == 'none'), spectral)
+            conv = maybe_spectral(nn.Conv2d(widths[i], widths[i+1], 3, stride=2, padding=1, bias=norm == 'none'), spectral)
             setattr(self, f'layer{i+1}', conv if norm == 'none' else nn.Sequential(conv, norm_layers[norm](widths[i+1])))
         self.fc_mu = nn.Linear(widths[-1] * 16, z_dim)
         self.fc_var = nn.Linear(widths[-1] * 16, z_dim)

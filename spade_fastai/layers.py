@@ -53,8 +53,6 @@ class SPADE(nn.Module):
         return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
 
 # %% ../nbs/03_layers.ipynb #186b2813
-_sn = spectral  # the argument `spectral` below shadows the function
-
 class SPADEResBlk(nn.Module):
     "SPADE residual block; 1x1 learned shortcut when `fin != fout`"
     def __init__(self,
@@ -69,9 +67,9 @@ class SPADEResBlk(nn.Module):
         super().__init__()
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
-        self.conv_0 = _sn(nn.Conv2d(fin, fmiddle, 3, padding=1), spectral)
-        self.conv_1 = _sn(nn.Conv2d(fmiddle, fout, 3, padding=1), spectral)
-        if self.learned_shortcut: self.conv_s = _sn(nn.Conv2d(fin, fout, 1, bias=False), spectral)
+        self.conv_0 = maybe_spectral(nn.Conv2d(fin, fmiddle, 3, padding=1), spectral)
+        self.conv_1 = maybe_spectral(nn.Conv2d(fmiddle, fout, 3, padding=1), spectral)
+        if self.learned_shortcut: self.conv_s = maybe_spectral(nn.Conv2d(fin, fout, 1, bias=False), spectral)
         spade = partial(SPADE, label_nc=label_nc, hidden=hidden, ks=ks, norm=norm)
         self.norm_0, self.norm_1 = spade(fin), spade(fmiddle)
         if self.learned_shortcut: self.norm_s = spade(fin)
