@@ -166,10 +166,7 @@ def encode_style(self:SPADEGANLearner,
     G = m.generator
     dev = next(m.encoder.parameters()).device
     x = torch.cat([_to_photo(p, G.out_size) for p in photos]).to(dev)
-    was_training = m.encoder.training; m.encoder.eval()   # in training mode spectral norm would take a power-iteration step
-    try:
-        with torch.no_grad(): mu, logvar = m.encoder(x)
-    finally: m.encoder.train(was_training)
+    with eval_mode(m.encoder), torch.no_grad(): mu, logvar = m.encoder(x)   # in training mode spectral norm would take a power-iteration step
     return mu.cpu(), logvar.cpu()
 
 @patch
@@ -183,7 +180,7 @@ def synthesize(self:SPADEGANLearner,
 ):
     "Generate images from label maps, at their size: several per map, with a given z, or in the style of a photo"
     m = self.model
-    G = m.generator_ema if (m.use_ema and hasattr(m, 'generator_ema')) else m.generator
+    G = m.eval_generator
     dev = next(G.parameters()).device
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n={n!r}: the number of images per label map must be a whole number of at least 1. Fix: n=1 (the default), or more with a use_vae model.")
@@ -202,17 +199,14 @@ def synthesize(self:SPADEGANLearner,
     if not G.use_vae and (z is not None or style is not None or n > 1):
         raise ValueError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
                          "Fix: call with n=1 and no z/style, or train with spade_learner(..., use_vae=True).")
-    was_training = m.training; m.eval()
-    try:
-        with torch.no_grad():
-            if style is not None:
-                mu, logvar = (t.to(dev) for t in self.encode_style(style))
-                z = mu.expand(len(lbl), -1) if n == 1 else reparameterize(mu.expand(len(lbl), -1), logvar.expand(len(lbl), -1))
-            elif z is not None:
-                z = torch.as_tensor(z).float().to(dev)
-                if z.dim() == 1: z = z[None].expand(len(lbl), -1)
-            out = G(m.semantic(lbl, inst), z, grid=grid).cpu()
-    finally: m.train(was_training)
+    with eval_mode(m), torch.no_grad():
+        if style is not None:
+            mu, logvar = (t.to(dev) for t in self.encode_style(style))
+            z = mu.expand(len(lbl), -1) if n == 1 else reparameterize(mu.expand(len(lbl), -1), logvar.expand(len(lbl), -1))
+        elif z is not None:
+            z = torch.as_tensor(z).float().to(dev)
+            if z.dim() == 1: z = z[None].expand(len(lbl), -1)
+        out = G(m.semantic(lbl, inst), z, grid=grid).cpu()
     if as_tensor: return TensorImage(out)
     imgs = [PILImage.create(((o.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()) for o in out]
     return imgs[0] if single and n == 1 else imgs

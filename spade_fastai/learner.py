@@ -1,4 +1,4 @@
-"""`spade_learner`: the SPADE generator, discriminator and style encoder in a fastai `GANLearner`, trained with fastai's `FixedGANSwitcher`; `show_results`, `synthesize`, `export`/`load_learner`.
+"""`spade_learner`: the SPADE generator, discriminator and style encoder in a fastai `GANLearner`, trained with fastai's `FixedGANSwitcher`: the model, the losses, the trainer, TTUR and decay, an EMA generator, resuming, `show_results`, `export`.
 
 Docs: https://spade-fastai.github.io/spade_fastai/learner.html.md"""
 
@@ -23,11 +23,20 @@ from .discriminator import *
 from .losses import *
 
 # %% auto #0
-__all__ = ['SpadeGAN', 'SpadeLoss', 'SpadeGANTrainer', 'SpadeLR', 'SpadeGANLearner', 'SPADEGAN', 'SPADELoss', 'SPADEGANTrainer',
-           'SPADELR', 'GeneratorEMA', 'LossPart', 'SkipEpochs', 'SPADEGANLearner', 'spade_learner']
+__all__ = ['SpadeGAN', 'SpadeLoss', 'SpadeGANTrainer', 'SpadeLR', 'SpadeGANLearner', 'eval_mode', 'SPADEGAN', 'SPADELoss',
+           'SPADEGANTrainer', 'SPADELR', 'GeneratorEMA', 'LossPart', 'SkipEpochs', 'SPADEGANLearner', 'spade_learner']
 
 # %% ../nbs/08_learner.ipynb #9e1eacd6
 def _plain(t): return t.as_subclass(Tensor) if isinstance(t, Tensor) else t
+
+@contextmanager
+def eval_mode(*modules:nn.Module):
+    "Put `modules` in eval mode (batch-norm statistics and spectral-norm vectors stay as they are) and restore each one's mode on exit"
+    was = [m.training for m in modules]
+    for m in modules: m.eval()
+    try: yield modules[0] if len(modules) == 1 else modules
+    finally:
+        for m, w in zip(modules, was): m.train(w)
 
 class SPADEGAN(GANModule):
     "SPADE generator, multiscale discriminator and optional style encoder, conditioned on label maps"
@@ -45,6 +54,11 @@ class SPADEGAN(GANModule):
         d = super().__getstate__() if hasattr(super(), '__getstate__') else self.__dict__.copy()
         d = dict(d); d['_cache'] = {}
         return d
+
+    @property
+    def eval_generator(self) -> SPADEGenerator:
+        "The generator that makes images outside training: the EMA copy when `GeneratorEMA` keeps one, else `generator`"
+        return self.generator_ema if self.use_ema and hasattr(self, 'generator_ema') else self.generator
 
     def semantic(self, label:Tensor, instance:Tensor|None=None) -> Tensor:
         "The one-hot (+ don't-care, + instance-edge) input of the networks, built once per batch"
@@ -69,7 +83,7 @@ class SPADEGAN(GANModule):
         sem = self.semantic(label, inst)
         self._cache = dict(sem=sem)
         if self.gen_mode:
-            G = self.generator_ema if (self.use_ema and not self.training and hasattr(self, 'generator_ema')) else self.generator
+            G = self.generator if self.training else self.eval_generator
             return TensorImage(G(sem, self._z(real)))
         if real is None: raise ValueError("In critic mode SPADEGAN needs the real photo after the label map (the trainer passes it). Fix: call it in generator mode to synthesize.")
         with torch.no_grad(): fake = self.generator(sem, self._z(real, grad=False))
