@@ -1,4 +1,4 @@
-"""Test support, as fastai keeps `test_utils`: the folder of official-code fixtures the equivalence tests compare against, and a tiny dataset folder for the data tests.
+"""Test support, as fastai keeps `test_utils`: the folders of official-code fixtures (forward passes and training trajectories) the equivalence tests compare against, and a tiny dataset folder for the data tests.
 
 Docs: https://spade-fastai.github.io/spade_fastai/testing.html.md"""
 
@@ -14,16 +14,22 @@ from PIL import Image
 from .data import label_colors
 
 # %% auto #0
-__all__ = ['fixtures_path', 'fixture_configs', 'load_fixture', 'make_toy_folder']
+__all__ = ['fixtures_path', 'fixture_configs', 'load_fixture', 'fixtures_train_path', 'make_toy_folder']
 
 # %% ../nbs/14_testing.ipynb #116529b9
-def fixtures_path() -> Path|None:
-    "Folder of official-code fixtures: `$SPADE_FIXTURES`, else `../shared/fixtures` beside the repository; `None` if absent."
-    env = os.environ.get('SPADE_FIXTURES')
+def _beside_repo(
+    env:str,   # environment variable that names the folder
+    name:str,  # the folder's name in `../shared/` beside the repository
+) -> Path|None:
+    "`$env`, else `../shared/<name>` beside the repository; `None` if the folder is absent"
     import spade_fastai
     repo = Path(spade_fastai.__file__).resolve().parent.parent
-    p = Path(env) if env else repo.parent/'shared'/'fixtures'
+    p = Path(os.environ[env]) if os.environ.get(env) else repo.parent/'shared'/name
     return p if p.is_dir() else None
+
+def fixtures_path() -> Path|None:
+    "Folder of official-code fixtures: `$SPADE_FIXTURES`, else `../shared/fixtures` beside the repository; `None` if absent."
+    return _beside_repo('SPADE_FIXTURES', 'fixtures')
 
 def fixture_configs() -> list:
     "Every fixture configuration folder (one with a `config.json`), sorted by name; empty if there are none."
@@ -41,6 +47,11 @@ def load_fixture(
     cfg = json.loads((d/'config.json').read_text())
     return dict(name=d.name, config=cfg, opt=cfg['official_options'], inputs=ld('inputs.pt'), outputs=ld('outputs.pt'),
                 netG=ld('netG.pth'), netD=ld('netD.pth'), netE=ld('netE.pth'), buffers=ld('buffers_after_train.pth'))
+
+# %% ../nbs/14_testing.ipynb #12a0a70c
+def fixtures_train_path() -> Path|None:
+    "Folder of the official trainer's trajectory fixtures: `$SPADE_FIXTURES_TRAIN`, else `../shared/fixtures_train` beside the repository; `None` if absent."
+    return _beside_repo('SPADE_FIXTURES_TRAIN', 'fixtures_train')
 
 # %% ../nbs/14_testing.ipynb #a518e87d
 def _blob_labels(h, w, n_classes, rng):
