@@ -8,13 +8,12 @@ Docs: https://spade-fastai.github.io/spade_fastai/core.html.md"""
 from __future__ import annotations
 import os
 from functools import partial
-from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 
 # %% auto #0
 __all__ = ['spectral', 'norm_layers', 'onehot_labels', 'instance_edges', 'semantic_input', 'init_weights', 'maybe_spectral',
-           'check_norm', 'parse_norm', 'official_opts', 'load_official']
+           'check_norm']
 
 # %% ../nbs/00_core.ipynb #6d32bf53
 def onehot_labels(
@@ -123,58 +122,3 @@ def check_norm(
     "`norm` if it names a layer of `norm_layers`, else a `ValueError` listing the names"
     if norm not in norm_layers: raise ValueError(f"Unknown {what} {norm!r}. Fix: use one of {list(norm_layers)}.")
     return norm
-
-_official_norms = {'instance': 'instance', 'batch': 'batch', 'sync_batch': 'syncbatch', 'syncbatch': 'syncbatch', 'none': 'none', '': 'none'}
-
-def parse_norm(
-    s:str,             # official norm string, e.g. 'spectralinstance', 'spectralsync_batch', 'batch'
-    what:str='norm_D', # the option it comes from, for the error message
-) -> tuple:            # (spectral, norm name of `norm_layers`)
-    "Split an official `norm_D`/`norm_E` string into a spectral-norm flag and a norm name"
-    sn = s.startswith('spectral')
-    sub = s[len('spectral'):] if sn else s
-    if sub not in _official_norms:
-        raise ValueError(f"Unknown {what} {s!r}. Fix: use 'spectral' (optional) followed by one of {[k for k in _official_norms if k]}, e.g. 'spectralinstance'.")
-    return sn, _official_norms[sub]
-
-def official_opts(opt) -> dict:
-    "The official option namespace (argparse `Namespace`, or a dict such as a fixture's `official_options`) as a dict"
-    return dict(opt) if isinstance(opt, dict) else vars(opt)
-
-# %% ../nbs/00_core.ipynb #5b9ee3f8
-def _read_state_dict(src):
-    if isinstance(src, dict): return src
-    p = Path(src)
-    if not p.is_file():
-        raise FileNotFoundError(f"Checkpoint {p} does not exist. Fix: pass the path of a state dict such as latest_net_G.pth "
-                                "(NVIDIA's released SPADE checkpoints unpack to checkpoints/<name>/latest_net_G.pth).")
-    try: sd = torch.load(p, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"Cannot read checkpoint {p}: {e}. Fix: check that the file is a complete PyTorch state dict.") from None
-    if not isinstance(sd, dict): raise ValueError(f"Checkpoint {p} holds a {type(sd).__name__}, not a state dict. Fix: save `net.state_dict()`.")
-    return sd
-
-def load_official(
-    model:nn.Module,    # network built with the checkpoint's configuration
-    src,                # path of an official state dict (latest_net_G.pth, …) or the dict itself
-    strict:bool=True,   # every key must match, as in `load_state_dict`
-) -> nn.Module:
-    "Load an official NVlabs/SPADE state dict into `model`; name the first mismatched key and its shapes"
-    sd = _read_state_dict(src)
-    if sd and all(k.startswith('module.') for k in sd): sd = {k[len('module.'):]: v for k,v in sd.items()}
-    own = model.state_dict()
-    name = type(model).__name__
-    for k, v in own.items():
-        if k in sd and tuple(sd[k].shape) != tuple(v.shape):
-            raise ValueError(f"Checkpoint does not match this {name}: key {k!r} has shape {tuple(sd[k].shape)} in the checkpoint "
-                             f"but {tuple(v.shape)} in the model. Fix: build the model with the checkpoint's configuration "
-                             "(number of classes, don't-care and instance channels, ngf/ndf, num_upsampling_layers, num_D, n_layers_D).")
-    if strict:
-        missing = [k for k in own if k not in sd]
-        unexpected = [k for k in sd if k not in own]
-        if missing or unexpected:
-            first = (f"key {missing[0]!r} is in the model but not in the checkpoint" if missing
-                     else f"key {unexpected[0]!r} is in the checkpoint but not in the model")
-            raise ValueError(f"Checkpoint does not match this {name}: {first} ({len(missing)} missing, {len(unexpected)} unexpected keys in all). "
-                             "Fix: build the model with the checkpoint's configuration (e.g. up-sampling mode, z input, norm type, num_D, n_layers_D).")
-    model.load_state_dict(sd, strict=strict)
-    return model

@@ -12,8 +12,7 @@ from torch import Tensor
 from .core import *
 
 # %% auto #0
-__all__ = ['d_norm_conv', 'official_d_args', 'NLayerDiscriminator', 'd_downsample', 'MultiscaleDiscriminator', 'divide_pred',
-           'discriminate']
+__all__ = ['d_norm_conv', 'NLayerDiscriminator', 'd_downsample', 'MultiscaleDiscriminator', 'divide_pred', 'discriminate']
 
 # %% ../nbs/05_discriminator.ipynb #561b08f2
 def d_norm_conv(
@@ -27,18 +26,6 @@ def d_norm_conv(
     check_norm(norm, 'discriminator norm')
     conv = maybe_spectral(nn.Conv2d(ni, nf, 4, stride, 2, bias=norm == 'none'), use_spectral)
     return conv if norm == 'none' else nn.Sequential(conv, norm_layers[norm](nf))
-
-# %% ../nbs/05_discriminator.ipynb #3ac3a3ab
-def official_d_args(
-    opt, # official option namespace or dict: label_nc, contain_dontcare_label, no_instance, output_nc, ndf, n_layers_D, norm_D, init_type, init_variance
-) -> dict: # keyword arguments of `NLayerDiscriminator`
-    "Constructor arguments of `NLayerDiscriminator` from official SPADE options."
-    o = official_opts(opt)
-    if 'label_nc' not in o: raise ValueError("The options have no 'label_nc'. Fix: pass the official option namespace (or dict) the checkpoint was trained with.")
-    semantic_nc = o['label_nc'] + int(o.get('contain_dontcare_label', False)) + int(not o.get('no_instance', False))
-    sn, norm = parse_norm(o.get('norm_D', 'spectralinstance'), 'norm_D')
-    return dict(input_nc=semantic_nc + o.get('output_nc', 3), ndf=o.get('ndf', 64), n_layers=o.get('n_layers_D', 4),
-                spectral=sn, norm=norm, init_type=o.get('init_type', 'xavier'), init_gain=o.get('init_variance', 0.02))
 
 # %% ../nbs/05_discriminator.ipynb #7b2af218
 class NLayerDiscriminator(nn.Module):
@@ -63,11 +50,6 @@ class NLayerDiscriminator(nn.Module):
         groups.append(nn.Sequential(nn.Conv2d(nf, 1, 4, 1, 2)))
         for n, g in enumerate(groups): self.add_module(f'model{n}', g)
         init_weights(self, init_type, init_gain)
-
-    @classmethod
-    def from_official_options(cls, opt) -> NLayerDiscriminator:
-        "Build from an official SPADE option namespace or dict (see `official_d_args`)."
-        return cls(**official_d_args(opt))
 
     def forward(self, x:Tensor) -> list:
         "Every group's output for `x = cat([semantic, image], 1)`: features first, the score map last."
@@ -105,16 +87,6 @@ class MultiscaleDiscriminator(nn.Module):
         self.input_nc = input_nc
         for i in range(num_D):
             self.add_module(f'discriminator_{i}', NLayerDiscriminator(input_nc, ndf, n_layers, spectral, norm, init_type, init_gain))
-
-    @classmethod
-    def from_official_options(cls, opt) -> MultiscaleDiscriminator:
-        "Build from an official SPADE option namespace or dict: label_nc, contain_dontcare_label, no_instance, output_nc, ndf, num_D, n_layers_D, norm_D."
-        o = official_opts(opt)
-        if o.get('netD', 'multiscale') != 'multiscale' or o.get('netD_subarch', 'n_layer') != 'n_layer':
-            raise ValueError(f"The options describe netD={o.get('netD')!r}, netD_subarch={o.get('netD_subarch')!r}; this class is netD='multiscale' "
-                             "with netD_subarch='n_layer'. Fix: use `NLayerDiscriminator.from_official_options` for netD='nlayer'.")
-        a = official_d_args(o)
-        return cls(a.pop('input_nc'), num_D=o.get('num_D', 2), **a)
 
     def forward(self, x:Tensor) -> list:
         "For `x = cat([semantic, image], 1)`: for each scale, the list of its groups' outputs (score map last)."

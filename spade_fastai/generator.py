@@ -13,22 +13,7 @@ from .core import *
 from .layers import *
 
 # %% auto #0
-__all__ = ['parse_norm_G', 'latent_grid', 'SPADEGenerator', 'ConvEncoder', 'reparameterize']
-
-# %% ../nbs/04_generator.ipynb #44b74a5d
-def parse_norm_G(
-    norm_G:str, # official generator norm string, e.g. 'spectralspadesyncbatch3x3'
-) -> tuple:     # (spectral, norm, ks), e.g. (True, 'syncbatch', 3)
-    "Split an official `norm_G` string into the spectral flag, the SPADE parameter-free norm and the kernel size"
-    s = norm_G
-    spectral = s.startswith('spectral')
-    if spectral: s = s[len('spectral'):]
-    norm = s[len('spade'):].rstrip('0123456789x')
-    k, _, k2 = s[len('spade') + len(norm):].partition('x')
-    if not s.startswith('spade') or not norm or not k.isdigit() or k != k2:
-        raise ValueError(f"Cannot read norm_G {norm_G!r}: expected [spectral]spade<norm><k>x<k>, e.g. 'spectralspadesyncbatch3x3' "
-                         "or 'spadeinstance5x5'.")
-    return spectral, norm, int(k)
+__all__ = ['latent_grid', 'SPADEGenerator', 'ConvEncoder', 'reparameterize']
 
 # %% ../nbs/04_generator.ipynb #1afd4909
 _n_up = dict(normal=5, more=6, most=7)
@@ -122,24 +107,6 @@ class SPADEGenerator(nn.Module):
                              "Fix: leave out `instance`, or build it with use_instance=True.")
         return semantic_input(seg, self.n_classes, self.dontcare, instance)
 
-    @classmethod
-    def from_official_options(cls,
-        opt:dict, # the official option namespace (a dict or an argparse.Namespace), e.g. a fixture's `official_options`
-    ) -> SPADEGenerator:
-        "Generator with the configuration of official options; missing options take the official defaults"
-        o = official_opts(opt)
-        if o.get('netG', 'spade') != 'spade': raise ValueError(f"netG {o['netG']!r} is not the SPADE generator. Fix: use the options of a netG='spade' run.")
-        spectral, norm, ks = parse_norm_G(o.get('norm_G', 'spectralspadesyncbatch3x3'))
-        G = cls(o['label_nc'], dontcare=o.get('contain_dontcare_label', False), use_instance=not o.get('no_instance', False),
-                ngf=o.get('ngf', 64), z_dim=o.get('z_dim', 256), use_vae=o.get('use_vae', False),
-                num_upsampling_layers=o.get('num_upsampling_layers', 'normal'), crop_size=o.get('crop_size', 256),
-                aspect_ratio=o.get('aspect_ratio', 1.0), norm=norm, spectral=spectral, ks=ks,
-                init_type=o.get('init_type', 'xavier'), init_gain=o.get('init_variance', 0.02))
-        if o.get('semantic_nc', G.semantic_nc) != G.semantic_nc:
-            raise ValueError(f"The options say semantic_nc {o['semantic_nc']}, but label_nc, contain_dontcare_label and no_instance give {G.semantic_nc}. "
-                             "Fix: check that the options come from one run.")
-        return G
-
     def forward(self,
         seg:Tensor,                # integer label map (N,H,W) or float semantic tensor (N, semantic_nc, H, W)
         z:Tensor|None=None,        # latent code (N, z_dim) with `use_vae`; random normal when None
@@ -212,16 +179,6 @@ class ConvEncoder(nn.Module):
             x = getattr(self, f'layer{i}')(x if i == 1 else F.leaky_relu(x, 0.2))
         x = F.leaky_relu(x, 0.2).flatten(1)
         return self.fc_mu(x), self.fc_var(x)
-
-    @classmethod
-    def from_official_options(cls,
-        opt:dict, # the official option namespace (as a dict or an argparse.Namespace)
-    ) -> ConvEncoder:
-        "Encoder with the official options: widths from ngf, input resized to 256, norm from norm_E"
-        o = official_opts(opt)
-        spectral, norm = parse_norm(o.get('norm_E', 'spectralinstance'), 'norm_E')
-        return cls(o.get('ngf', 64), z_dim=o.get('z_dim', 256), size=256, spectral=spectral, norm=norm,
-                   init_type=o.get('init_type', 'xavier'), init_gain=o.get('init_variance', 0.02))
 
 def reparameterize(
     mu:Tensor,     # mean of z, (N, z_dim)

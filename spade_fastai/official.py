@@ -1,4 +1,4 @@
-"""The official options of a SPADE run — the paper's datasets by name, or a checkpoint folder's `opt.txt` — turned into networks and a fastai learner, with NVIDIA's released weights when there are some.
+"""The official options of a SPADE run — the paper's datasets by name, or a checkpoint folder's `opt.txt` — turned into the networks' constructor arguments, the networks and a fastai learner, with NVIDIA's released weights when there are some.
 
 Docs: https://spade-fastai.github.io/spade_fastai/official.html.md"""
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import ast, pickle
 from argparse import Namespace
 from pathlib import Path
-import torch
-from fastcore.basics import ifnone
+import torch, torch.nn as nn
+from fastcore.basics import ifnone, patch
 from .core import *
 from .data import *
 from .generator import *
@@ -19,7 +19,9 @@ from .losses import *
 from .learner import *
 
 # %% auto #0
-__all__ = ['OFFICIAL_DEFAULTS', 'PAPER_OPTIONS', 'read_opt_txt', 'official_options', 'official_generator', 'official_learner']
+__all__ = ['OFFICIAL_DEFAULTS', 'PAPER_OPTIONS', 'official_opts', 'read_opt_txt', 'official_options', 'parse_norm',
+           'parse_norm_G', 'generator_args', 'encoder_args', 'official_d_args', 'discriminator_args', 'load_official',
+           'official_generator', 'official_learner']
 
 # %% ../nbs/11_official.ipynb #0a41ce90
 OFFICIAL_DEFAULTS = dict(
@@ -37,6 +39,12 @@ PAPER_OPTIONS = dict(   # what `--dataset_mode` adds to the defaults for the pap
 )
 
 # %% ../nbs/11_official.ipynb #7f6ca7a7
+def official_opts(
+    opt, # the official option namespace (argparse `Namespace`, as in opt.pkl) or a dict
+) -> dict:
+    "The official option namespace (argparse `Namespace`, or a dict such as a fixture's `official_options`) as a dict"
+    return dict(opt) if isinstance(opt, dict) else vars(opt)
+
 def _parse_value(s:str):
     try: return ast.literal_eval(s)
     except (ValueError, SyntaxError): return s
@@ -73,6 +81,161 @@ def official_options(
     else: raise ValueError(f"Options {src!r}: neither a paper dataset ({', '.join(PAPER_OPTIONS)}) nor an existing checkpoint folder or opt.txt. "
                            "Fix: pass one of the names, the folder that holds latest_net_G.pth and opt.txt, or a dict of options.")
     return {**OFFICIAL_DEFAULTS, **o, **overrides}
+
+# %% ../nbs/11_official.ipynb #1381a0b3
+_official_norms = {'instance': 'instance', 'batch': 'batch', 'sync_batch': 'syncbatch', 'syncbatch': 'syncbatch', 'none': 'none', '': 'none'}
+
+def parse_norm(
+    s:str,             # official norm string, e.g. 'spectralinstance', 'spectralsync_batch', 'batch'
+    what:str='norm_D', # the option it comes from, for the error message
+) -> tuple:            # (spectral, norm name of `norm_layers`)
+    "Split an official `norm_D`/`norm_E` string into a spectral-norm flag and a norm name"
+    sn = s.startswith('spectral')
+    sub = s[len('spectral'):] if sn else s
+    if sub not in _official_norms:
+        raise ValueError(f"Unknown {what} {s!r}. Fix: use 'spectral' (optional) followed by one of {[k for k in _official_norms if k]}, e.g. 'spectralinstance'.")
+    return sn, _official_norms[sub]
+
+# %% ../nbs/11_official.ipynb #44b74a5d
+def parse_norm_G(
+    norm_G:str, # official generator norm string, e.g. 'spectralspadesyncbatch3x3'
+) -> tuple:     # (spectral, norm, ks), e.g. (True, 'syncbatch', 3)
+    "Split an official `norm_G` string into the spectral flag, the SPADE parameter-free norm and the kernel size"
+    s = norm_G
+    spectral = s.startswith('spectral')
+    if spectral: s = s[len('spectral'):]
+    norm = s[len('spade'):].rstrip('0123456789x')
+    k, _, k2 = s[len('spade') + len(norm):].partition('x')
+    if not s.startswith('spade') or not norm or not k.isdigit() or k != k2:
+        raise ValueError(f"Cannot read norm_G {norm_G!r}: expected [spectral]spade<norm><k>x<k>, e.g. 'spectralspadesyncbatch3x3' "
+                         "or 'spadeinstance5x5'.")
+    return spectral, norm, int(k)
+
+# %% ../nbs/11_official.ipynb #41cab4ab
+def _filled(
+    opt,                     # official options: a dict or argparse.Namespace, or anything `official_options` reads
+    need_label_nc:bool=True, # the network's width depends on the number of classes: no silent default
+) -> dict:                   # every option, the official defaults filling in the rest
+    raw = opt if isinstance(opt, (str, Path)) else official_opts(opt)
+    if need_label_nc and isinstance(raw, dict) and 'label_nc' not in raw:
+        raise ValueError("The options have no 'label_nc'. Fix: pass the official option namespace (or dict) the checkpoint was trained with.")
+    return official_options(raw)
+
+def _semantic_nc(o:dict) -> int: return o['label_nc'] + int(o['contain_dontcare_label']) + int(not o['no_instance'])
+
+def generator_args(
+    opt, # official options: netG, label_nc, contain_dontcare_label, no_instance, ngf, z_dim, use_vae, num_upsampling_layers, crop_size, aspect_ratio, norm_G, init_type, init_variance
+) -> dict: # keyword arguments of `SPADEGenerator`
+    "Constructor arguments of `SPADEGenerator` from official SPADE options; missing options take the official defaults"
+    o = _filled(opt)
+    if o['netG'] != 'spade': raise ValueError(f"netG {o['netG']!r} is not the SPADE generator. Fix: use the options of a netG='spade' run.")
+    spectral, norm, ks = parse_norm_G(o['norm_G'])
+    if 'semantic_nc' in o and o['semantic_nc'] != _semantic_nc(o):
+        raise ValueError(f"The options say semantic_nc {o['semantic_nc']}, but label_nc, contain_dontcare_label and no_instance give {_semantic_nc(o)}. "
+                         "Fix: check that the options come from one run.")
+    return dict(n_classes=o['label_nc'], dontcare=o['contain_dontcare_label'], use_instance=not o['no_instance'], ngf=o['ngf'],
+                z_dim=o['z_dim'], use_vae=o['use_vae'], num_upsampling_layers=o['num_upsampling_layers'], crop_size=o['crop_size'],
+                aspect_ratio=o['aspect_ratio'], norm=norm, spectral=spectral, ks=ks, init_type=o['init_type'], init_gain=o['init_variance'])
+
+def encoder_args(
+    opt, # official options: ngf, z_dim, norm_E, init_type, init_variance
+) -> dict: # keyword arguments of `ConvEncoder`
+    "Constructor arguments of `ConvEncoder` from official SPADE options: widths from ngf, input resized to 256, norm from norm_E"
+    o = _filled(opt, need_label_nc=False)
+    spectral, norm = parse_norm(o['norm_E'], 'norm_E')
+    return dict(ngf=o['ngf'], z_dim=o['z_dim'], size=256, spectral=spectral, norm=norm, init_type=o['init_type'], init_gain=o['init_variance'])
+
+# %% ../nbs/11_official.ipynb #3ac3a3ab
+def official_d_args(
+    opt, # official options: label_nc, contain_dontcare_label, no_instance, output_nc, ndf, n_layers_D, norm_D, init_type, init_variance
+) -> dict: # keyword arguments of `NLayerDiscriminator`
+    "Constructor arguments of `NLayerDiscriminator` (one scale, the official netD='nlayer') from official SPADE options."
+    o = _filled(opt)
+    sn, norm = parse_norm(o['norm_D'], 'norm_D')
+    return dict(input_nc=_semantic_nc(o) + o['output_nc'], ndf=o['ndf'], n_layers=o['n_layers_D'],
+                spectral=sn, norm=norm, init_type=o['init_type'], init_gain=o['init_variance'])
+
+def discriminator_args(
+    opt, # official options: those of `official_d_args`, and netD, netD_subarch, num_D
+) -> dict: # keyword arguments of `MultiscaleDiscriminator`
+    "Constructor arguments of `MultiscaleDiscriminator` (the official netD='multiscale', SPADE's) from official SPADE options."
+    o = _filled(opt)
+    if o['netD'] != 'multiscale' or o['netD_subarch'] != 'n_layer':
+        raise ValueError(f"The options describe netD={o['netD']!r}, netD_subarch={o['netD_subarch']!r}; MultiscaleDiscriminator is netD='multiscale' "
+                         "with netD_subarch='n_layer'. Fix: use `NLayerDiscriminator.from_official_options` for netD='nlayer'.")
+    a = official_d_args(o)
+    return dict(input_nc=a.pop('input_nc'), num_D=o['num_D'], **a)
+
+# %% ../nbs/11_official.ipynb #aab5f79d
+@patch(cls_method=True)
+def from_official_options(
+    cls:SPADEGenerator,
+    opt, # official options: a dict or argparse.Namespace (e.g. a fixture's `official_options`), or what `official_options` reads
+) -> SPADEGenerator:
+    "Generator with the configuration of official options (see `generator_args`); missing options take the official defaults"
+    return cls(**generator_args(opt))
+
+@patch(cls_method=True)
+def from_official_options(
+    cls:ConvEncoder,
+    opt, # official options (as a dict or an argparse.Namespace)
+) -> ConvEncoder:
+    "Encoder with the official options: widths from ngf, input resized to 256, norm from norm_E (see `encoder_args`)"
+    return cls(**encoder_args(opt))
+
+@patch(cls_method=True)
+def from_official_options(
+    cls:NLayerDiscriminator,
+    opt, # official options (as a dict or an argparse.Namespace)
+) -> NLayerDiscriminator:
+    "Build from an official SPADE option namespace or dict (see `official_d_args`)."
+    return cls(**official_d_args(opt))
+
+@patch(cls_method=True)
+def from_official_options(
+    cls:MultiscaleDiscriminator,
+    opt, # official options (as a dict or an argparse.Namespace)
+) -> MultiscaleDiscriminator:
+    "Build from an official SPADE option namespace or dict: label_nc, contain_dontcare_label, no_instance, output_nc, ndf, num_D, n_layers_D, norm_D (see `discriminator_args`)."
+    return cls(**discriminator_args(opt))
+
+# %% ../nbs/11_official.ipynb #5b9ee3f8
+def _read_state_dict(src):
+    if isinstance(src, dict): return src
+    p = Path(src)
+    if not p.is_file():
+        raise FileNotFoundError(f"Checkpoint {p} does not exist. Fix: pass the path of a state dict such as latest_net_G.pth "
+                                "(NVIDIA's released SPADE checkpoints unpack to checkpoints/<name>/latest_net_G.pth).")
+    try: sd = torch.load(p, map_location='cpu', weights_only=True)
+    except Exception as e: raise ValueError(f"Cannot read checkpoint {p}: {e}. Fix: check that the file is a complete PyTorch state dict.") from None
+    if not isinstance(sd, dict): raise ValueError(f"Checkpoint {p} holds a {type(sd).__name__}, not a state dict. Fix: save `net.state_dict()`.")
+    return sd
+
+def load_official(
+    model:nn.Module,    # network built with the checkpoint's configuration
+    src,                # path of an official state dict (latest_net_G.pth, …) or the dict itself
+    strict:bool=True,   # every key must match, as in `load_state_dict`
+) -> nn.Module:
+    "Load an official NVlabs/SPADE state dict into `model`; name the first mismatched key and its shapes"
+    sd = _read_state_dict(src)
+    if sd and all(k.startswith('module.') for k in sd): sd = {k[len('module.'):]: v for k,v in sd.items()}
+    own = model.state_dict()
+    name = type(model).__name__
+    for k, v in own.items():
+        if k in sd and tuple(sd[k].shape) != tuple(v.shape):
+            raise ValueError(f"Checkpoint does not match this {name}: key {k!r} has shape {tuple(sd[k].shape)} in the checkpoint "
+                             f"but {tuple(v.shape)} in the model. Fix: build the model with the checkpoint's configuration "
+                             "(number of classes, don't-care and instance channels, ngf/ndf, num_upsampling_layers, num_D, n_layers_D).")
+    if strict:
+        missing = [k for k in own if k not in sd]
+        unexpected = [k for k in sd if k not in own]
+        if missing or unexpected:
+            first = (f"key {missing[0]!r} is in the model but not in the checkpoint" if missing
+                     else f"key {unexpected[0]!r} is in the checkpoint but not in the model")
+            raise ValueError(f"Checkpoint does not match this {name}: {first} ({len(missing)} missing, {len(unexpected)} unexpected keys in all). "
+                             "Fix: build the model with the checkpoint's configuration (e.g. up-sampling mode, z input, norm type, num_D, n_layers_D).")
+    model.load_state_dict(sd, strict=strict)
+    return model
 
 # %% ../nbs/11_official.ipynb #74470ed2
 def _weights(folder:Path, which:str, net:str, required:bool=True) -> Path|None:
