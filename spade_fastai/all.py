@@ -9,6 +9,7 @@ from .scenes import *
 from .layers import *
 from .generator import *
 from .discriminator import *
+from .pretrained import *
 from .losses import *
 from .learner import *
 from .inference import *

@@ -6,18 +6,18 @@ Docs: https://spade-fastai.github.io/spade_fastai/losses.html.md"""
 
 # %% ../nbs/07_losses.ipynb #529dc365
 from __future__ import annotations
-import socket, warnings
+import warnings
 from pathlib import Path
-from urllib.parse import urlparse
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from torchvision.models import VGG19_Weights
 from torchvision.models.vgg import make_layers, cfgs as vgg_cfgs
+from .pretrained import WeightsUnavailableError, hub_cache_path, pretrained_weights
 
 # %% auto #0
 __all__ = ['gan_modes', 'hinge_gan_loss', 'ls_gan_loss', 'original_gan_loss', 'wgan_loss', 'AdversarialLoss',
-           'feature_matching_loss', 'WeightsUnavailableError', 'vgg19_cache_path', 'VGG19Features', 'VGGLoss',
-           'kld_loss']
+           'feature_matching_loss', 'vgg19_cache_path', 'VGG19Features', 'VGGLoss', 'kld_loss',
+           'WeightsUnavailableError']
 
 # %% ../nbs/07_losses.ipynb #c8b383c0
 def hinge_gan_loss(
@@ -125,14 +125,13 @@ def feature_matching_loss(
     return loss
 
 # %% ../nbs/07_losses.ipynb #4626bbbe
-class WeightsUnavailableError(OSError):
-    "Pretrained weights are neither cached nor downloadable (typically: no internet)."
+_all_ = ['WeightsUnavailableError']   # defined in `pretrained`; still exported here, where it was first defined
 
 def vgg19_cache_path(
     weights:VGG19_Weights=VGG19_Weights.IMAGENET1K_V1, # torchvision weights entry
 ) -> Path:                                             # where torch hub keeps (and looks for) the file
     "The torch hub cache file of torchvision's VGG19 weights: `torch.hub.get_dir()/checkpoints/vgg19-dcbb9e9d.pth`."
-    return Path(torch.hub.get_dir())/'checkpoints'/Path(urlparse(weights.url).path).name
+    return hub_cache_path(weights)
 
 # %% ../nbs/07_losses.ipynb #ab39808e
 _vgg_slices = (2, 7, 12, 21, 30)   # ends of the official slices: relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
@@ -161,28 +160,8 @@ def _vgg_features_sd(sd:dict, src:str, expected:dict) -> dict:
     if missing: raise ValueError(f"{src} is not a complete VGG19 state dict: key {('features.' if prefixed else '') + missing[0][len('features.'):]!r} is missing ({len(missing)} of {len(expected)} missing). {_vgg_fix}")
     return out
 
-def _read_vgg_file(path:Path) -> dict:
-    if not path.is_file():
-        raise FileNotFoundError(f"VGG19 weights file {path} does not exist. Fix: pass the path of vgg19-dcbb9e9d.pth (or of a VGG19 state dict), "
-                                "weights='DEFAULT' for torchvision's cache, or switch the perceptual loss off (lambda_vgg=0).")
-    try: return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"Cannot read VGG19 weights file {path}: {e}. Fix: check that it is a complete PyTorch state dict.") from None
-
-def _download_vgg19(w:VGG19_Weights, timeout:float) -> dict:
-    "torchvision's weights for `w`: from the torch hub cache, else downloaded with a `timeout` per network operation."
-    path = vgg19_cache_path(w)
-    if path.is_file():
-        try: return w.get_state_dict(progress=False, weights_only=True)
-        except Exception as e: raise ValueError(f"Cannot read the cached VGG19 weights {path}: {e}. Fix: delete the file to download it again.") from None
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)   # urllib has no other way to bound torch hub's download; restored below
-    try: return w.get_state_dict(progress=True, check_hash=True, weights_only=True)
-    except Exception as e:
-        raise WeightsUnavailableError(
-            f"The VGG19 ImageNet weights could not be downloaded from {w.url} ({type(e).__name__}: {e}); the perceptual (VGG) loss needs them. "
-            f"Fix: copy the file vgg19-dcbb9e9d.pth to {path} (the torch hub cache), or pass the path of a local copy as `weights=`, "
-            "or switch the perceptual loss off (lambda_vgg=0).") from e
-    finally: socket.setdefaulttimeout(old)
+_vgg_words = dict(name='VGG19', needs='the perceptual (VGG) loss needs them', local='as `weights=`', cached="weights='DEFAULT'",
+                  without='switch the perceptual loss off (lambda_vgg=0)')   # how `pretrained_weights`' messages speak of VGG19 here
 
 # %% ../nbs/07_losses.ipynb #7dcdabb7
 class VGG19Features(nn.Module):
@@ -216,8 +195,8 @@ class VGG19Features(nn.Module):
     def _source(weights, timeout:float) -> dict:
         if isinstance(weights, dict): return weights
         if isinstance(weights, str) and (weights == 'DEFAULT' or weights in VGG19_Weights.__members__): weights = VGG19_Weights[weights]
-        if isinstance(weights, VGG19_Weights): return _download_vgg19(weights, timeout)
-        if isinstance(weights, (str, Path)): return _read_vgg_file(Path(weights))
+        if isinstance(weights, VGG19_Weights): return pretrained_weights(weights, timeout=timeout, **_vgg_words)
+        if isinstance(weights, (str, Path)): return pretrained_weights(VGG19_Weights.IMAGENET1K_V1, weights, **_vgg_words)
         raise TypeError(f"weights must be 'DEFAULT', a VGG19_Weights, a file path, a state dict or None, got {type(weights).__name__}.")
 
     def forward(self,

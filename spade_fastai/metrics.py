@@ -6,7 +6,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/metrics.html.md"""
 
 # %% ../nbs/12_metrics.ipynb #4b29e5ba
 from __future__ import annotations
-import contextlib, math, socket, warnings
+import contextlib, math, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -18,8 +18,8 @@ with warnings.catch_warnings():  # fastai's import warns about its own use of to
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     from fastai.vision.all import *
 from .data import *
-from .losses import WeightsUnavailableError
-from .learner import SPADEGANLearner
+from .pretrained import WeightsUnavailableError, hub_cache_path, pretrained_weights
+from .learner import SPADEGANLearner, _plain
 from .inference import *   # SPADEGANLearner.synthesize, encode_style
 
 # %% auto #0
@@ -29,8 +29,6 @@ __all__ = ['ConfusionMatrix', 'segmentation_scores', 'SegmentationMetric', 'Phot
            'fid_from_features', 'fid', 'kid_from_features', 'kid', 'evaluate', 'metric_summary', 'plot_metrics']
 
 # %% ../nbs/12_metrics.ipynb #501029ea
-def _plain(t): return t.as_subclass(Tensor) if isinstance(t, Tensor) else t
-
 class ConfusionMatrix:
     "A confusion matrix of predicted against target classes (rows: target, columns: prediction), accumulated batch by batch"
     def __init__(self,
@@ -393,13 +391,10 @@ _INCEPTION_FILE = 'inception_v3_google-0cc3c7bd.pth'
 
 def inception_cache_path() -> Path:
     "The torch hub cache file of torchvision's Inception-v3 weights: `torch.hub.get_dir()/checkpoints/inception_v3_google-0cc3c7bd.pth`"
-    return Path(torch.hub.get_dir())/'checkpoints'/_INCEPTION_FILE
+    return hub_cache_path(_INCEPTION)
 
-def _read_weights(path:Path, what:str, fix:str) -> dict:
-    try: sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"Cannot read {what} {path}: {e}. Fix: {fix}") from None
-    if not isinstance(sd, dict): raise ValueError(f"{what[0].upper() + what[1:]} {path} holds a {type(sd).__name__}, not a state dict. Fix: {fix}")
-    return sd
+_inception_words = dict(name='Inception-v3', needs='FID and KID need them', local='(inception_weights= in evaluate, weights= elsewhere)',
+                        cached='no path', without="leave FID and KID out (metrics=('seg', 'swd'))")   # how `pretrained_weights`' messages speak of it here
 
 def inception_v3_weights(
     path:str|Path|None=None,    # a local copy of the weights (a state-dict file); None: the torch hub cache, else a download
@@ -407,25 +402,7 @@ def inception_v3_weights(
     download_timeout:float=60., # seconds each network operation of the download may wait
 ) -> dict:                      # the state dict of torchvision's `inception_v3`
     "torchvision's Inception-v3 ImageNet weights from `path`, else the torch hub cache, else a download; `WeightsUnavailableError` when none works"
-    url, cache = _INCEPTION.url, inception_cache_path()
-    if path is not None:
-        path = Path(path)
-        if not path.is_file(): raise FileNotFoundError(f"Inception-v3 weights file {path} does not exist. Fix: pass the path of {_INCEPTION_FILE} (torchvision's ImageNet weights, from {url}), or no path to use the torch hub cache {cache}.")
-        return _read_weights(path, 'Inception-v3 weights file', f"pass torchvision's {_INCEPTION_FILE} (from {url}) or another inception_v3 state dict.")
-    if cache.is_file(): return _read_weights(cache, 'the cached Inception-v3 weights', 'delete the file to download it again, or copy a good one there.')
-    err = None
-    if download:
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(download_timeout)   # urllib has no other way to bound torch hub's download; restored below
-        try: return _INCEPTION.get_state_dict(progress=True, check_hash=True, weights_only=True)
-        except Exception as e: err = e
-        finally: socket.setdefaulttimeout(old)
-    why = f" and could not be downloaded from {url} ({type(err).__name__}: {err})" if err is not None else ""
-    raise WeightsUnavailableError(
-        f"The Inception-v3 ImageNet weights that FID and KID need are not on this machine{why}. "
-        f"Fix: on a machine with internet, download {url} and copy the file {_INCEPTION_FILE} to {cache} (the torch hub cache), "
-        "or pass the path of a local copy (inception_weights= in evaluate, weights= elsewhere); or leave FID and KID out (metrics=('seg', 'swd'))."
-    ) from err
+    return pretrained_weights(_INCEPTION, path, download, download_timeout, **_inception_words)
 
 # %% ../nbs/12_metrics.ipynb #2ef36a6f
 class InceptionFeatures(nn.Module):
