@@ -19,7 +19,7 @@ with warnings.catch_warnings():  # fastai's import warns about its own use of to
     from fastai.vision.all import *
 from .data import *
 from .pretrained import WeightsUnavailableError, hub_cache_path, pretrained_weights
-from .learner import SPADEGANLearner, _plain
+from .learner import SPADEGANLearner, eval_mode, _plain
 from .inference import *   # SPADEGANLearner.synthesize, encode_style
 
 # %% auto #0
@@ -206,8 +206,7 @@ def _segment_fn(segmenter, n_classes:int):
     model = segmenter.model if isinstance(segmenter, Learner) else segmenter
     if not callable(model): raise TypeError(f"The segmenter must map photos (N,3,H,W) in [-1,1] to logits (N,{n_classes},H,W); got {type(segmenter).__name__}. Fix: pass the learner train_segmenter returns, a module, or a function.")
     is_mod = isinstance(model, nn.Module)
-    was, dev = (model.training, _model_device(model)) if is_mod else (None, None)
-    if is_mod: model.eval()
+    dev = _model_device(model) if is_mod else None
     def fn(x):
         with torch.no_grad(): out = model(x.to(dev) if dev is not None else x)
         if isinstance(out, (tuple, list)): out = out[0]
@@ -218,9 +217,7 @@ def _segment_fn(segmenter, n_classes:int):
         if out.dim() != 3 or out.is_floating_point(): raise ValueError(f"The segmenter returned {out.dtype} of shape {tuple(out.shape)}. Fix: return logits (N,{n_classes},H,W) or class indices (N,H,W).")
         if out.shape[-2:] != x.shape[-2:]: raise ValueError(f"The segmenter returned {tuple(out.shape[-2:])} maps for {tuple(x.shape[-2:])} photos. Fix: resize its logits to the photo size (F.interpolate).")
         return out.to(x.device)
-    try: yield fn
-    finally:
-        if is_mod: model.train(was)
+    with (eval_mode(model) if is_mod else contextlib.nullcontext()): yield fn
 
 def _ignore(spec:LabelSpec): return spec.n_classes if spec.has_dontcare else None
 

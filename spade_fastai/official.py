@@ -13,6 +13,7 @@ import torch, torch.nn as nn
 from fastcore.basics import ifnone, patch
 from .core import *
 from .data import *
+from .pretrained import read_state_dict
 from .generator import *
 from .discriminator import *
 from .losses import *
@@ -201,15 +202,10 @@ def from_official_options(
 
 # %% ../nbs/11_official.ipynb #5b9ee3f8
 def _read_state_dict(src):
+    "The state dict `src`, or read from the file `src` (one reader for every weights file: `read_state_dict`)"
     if isinstance(src, dict): return src
-    p = Path(src)
-    if not p.is_file():
-        raise FileNotFoundError(f"Checkpoint {p} does not exist. Fix: pass the path of a state dict such as latest_net_G.pth "
-                                "(NVIDIA's released SPADE checkpoints unpack to checkpoints/<name>/latest_net_G.pth).")
-    try: sd = torch.load(p, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"Cannot read checkpoint {p}: {e}. Fix: check that the file is a complete PyTorch state dict.") from None
-    if not isinstance(sd, dict): raise ValueError(f"Checkpoint {p} holds a {type(sd).__name__}, not a state dict. Fix: save `net.state_dict()`.")
-    return sd
+    return read_state_dict(src, 'checkpoint', "pass the path of a complete state dict saved with `net.state_dict()`, such as latest_net_G.pth "
+                           "(NVIDIA's released SPADE checkpoints unpack to checkpoints/<name>/latest_net_G.pth).")
 
 def load_official(
     model:nn.Module,    # network built with the checkpoint's configuration
