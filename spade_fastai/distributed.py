@@ -13,33 +13,65 @@ from fastai.vision.all import *
 from .learner import *
 
 # %% auto #0
-__all__ = ['SpadeDistributed', 'SPADEDistributed']
+__all__ = ['SpadeDistributed', 'batch_shares', 'share_dl', 'SPADEDistributed']
+
+# %% ../nbs/10_distributed.ipynb #3e06fda8
+def batch_shares(
+    idxs:list,             # the items of an epoch, in the order one process would read them
+    bs:int,                # the whole batch, shared by the processes
+    rank:int,              # this process
+    world:int,             # the number of processes
+    drop_last:bool=True,   # leave out the last batch when it is short of `bs`
+)->list:
+    "This process's items of `idxs`, read in batches of `bs`: the `[rank::world]` share of each batch, `bs // world` items"
+    if bs % world:
+        ok = max(bs // world, 1) * world
+        raise ValueError(f"bs={bs} is the whole batch, shared by {world} processes, and it does not split evenly among them. "
+                         f"Fix: pass a bs that is a multiple of {world}, e.g. bs={ok} ({ok // world} item{'s' * (ok // world > 1)} per process and step).")
+    res = []
+    for i in range(0, len(idxs), bs):
+        b = idxs[i:i + bs]
+        if len(b) < bs and drop_last: break
+        res += b[:len(b) // world * world][rank::world]   # a short last batch: an equal share each, the < world left over unread
+    return res
+
+# %% ../nbs/10_distributed.ipynb #e011bfe3
+def _share_idxs(dl, rank, world):
+    dl.randomize()   # what one process does at the start of each pass (`DataLoader.__iter__`)
+    return batch_shares(dl.get_idxs(), dl.bs, rank, world, dl.drop_last)
+
+def share_dl(
+    dl:DataLoader,   # the training loader of whole batches of `dl.bs`
+    rank:int,        # this process
+    world:int,       # the number of processes
+)->DataLoader:
+    "A copy of `dl` that loads only process `rank`'s share of each of its batches (`batch_shares`), in `dl`'s shuffled order"
+    n = len(batch_shares(list(range(dl.n)), dl.bs, rank, world, dl.drop_last))   # first: a bs that does not split stops here
+    return dl.new(bs=dl.bs // world, n=n, get_idxs=partial(_share_idxs, dl, rank, world),
+                  persistent_workers=dl.fake_l.persistent_workers)
 
 # %% ../nbs/10_distributed.ipynb #737d493f
 class SPADEDistributed(Callback):
-    "Data-parallel training over the processes of a `torch.distributed` group: batch shards, averaged gradients, equal weights"
-    order = 5   # before the trainer appends the photo to the inputs
-    def __init__(self, sync_bn:bool=True): store_attr()
+    "Data-parallel training over the processes of a `torch.distributed` group: each loads its share of every batch, gradients averaged, weights equal"
+    order = 5   # the gradients are averaged in `before_step` before callbacks of a higher order (`GradientClip`: 11) use them
+    def __init__(self, sync_bn:bool=True): store_attr(); self.whole_dl = None
 
     def before_fit(self):
         import torch.distributed as dist
         self.dist, self.rank, self.world = dist, dist.get_rank(), dist.get_world_size()
+        self.restore_dl()                                              # after a fit that ended in an error
+        share = share_dl(self.learn.dls.train, self.rank, self.world)  # first: a bs that does not split stops here
         if self.sync_bn: nn.SyncBatchNorm.convert_sync_batchnorm(self.learn.model)   # in place: the children are replaced
         self._sync_state()
         seed = torch.randint(0, 2**31 - 1, (1,), device=self._dev())
         dist.broadcast(seed, 0)
-        self.learn.dls.train.rng = random.Random(int(seed))   # the same shuffled batches everywhere, each rank keeps its share
+        self.seed = int(seed)
+        self.learn.dls.train.rng = random.Random(self.seed)           # the same shuffled batches everywhere, each rank loads its share
+        self.whole_dl, self.learn.dls.train = self.learn.dls.train, share
 
     def _dev(self): return next(self.learn.model.parameters()).device
     def _sync_state(self):
         for t in self.learn.model.state_dict().values(): self.dist.broadcast(t, 0)
-
-    def before_batch(self):
-        if not self.training: return                          # every rank validates on the whole set
-        if find_bs(self.yb) < self.world:
-            raise ValueError(f"A training batch of {find_bs(self.yb)} cannot be shared by {self.world} processes. Fix: use bs of at least {self.world} (drop_last=True avoids a small last batch).")
-        shard = lambda b: tuple(t[self.rank::self.world] for t in b)
-        self.learn.xb, self.learn.yb = shard(self.xb), shard(self.yb)
 
     def before_step(self):
         grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
@@ -50,13 +82,18 @@ class SPADEDistributed(Callback):
         for g in grads: g.copy_(flat[i:i + g.numel()].view_as(g)); i += g.numel()
 
     def after_epoch(self): self._sync_state()                # running statistics and spectral-norm vectors of rank 0
+    def after_fit(self): self.restore_dl()
+
+    def restore_dl(self):
+        "Put back the training loader of whole batches"
+        if self.whole_dl is not None: self.learn.dls.train, self.whole_dl = self.whole_dl, None
 
 @patch
 @contextmanager
 def distrib_ctx(self:SPADEGANLearner,
     sync_bn:bool=True,   # make batch norm synchronised across processes (`nn.SyncBatchNorm`, CUDA only)
 ):
-    "Train on every process started by `torchrun` or `accelerate launch`; outside a launcher, a no-op"
+    "Train on every process started by `torchrun` or `accelerate launch`, each loading its share of every batch of `bs` (a multiple of the number of processes); outside a launcher, a no-op"
     import torch.distributed as dist
     if int(os.environ.get('WORLD_SIZE', 1)) < 2 and not dist.is_initialized(): yield self; return
     started = not dist.is_initialized()
@@ -70,7 +107,7 @@ def distrib_ctx(self:SPADEGANLearner,
     if quiet: self.remove_cb(ProgressCallback); logger, self.logger = self.logger, noop
     try: yield self
     finally:
-        self.remove_cb(cb)
+        cb.restore_dl(); self.remove_cb(cb)                  # the training loader of whole batches, also after an error
         if quiet: self.add_cb(ProgressCallback()); self.logger = logger
         if started: dist.destroy_process_group()
 
