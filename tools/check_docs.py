@@ -89,6 +89,8 @@ def _patched(tree) -> list:
     return [f'{c}.{f.name}' for f in tree.body if isinstance(f, ast.FunctionDef) and any(map(is_patch, f.decorator_list))
             and f.args.args and f.args.args[0].annotation for c in classes(f.args.args[0].annotation)]
 
+def _ours(o) -> bool: return getattr(o, '__module__', '').startswith(LIB.name + '.')   # a class of this library, not one of fastai's
+
 def public_symbols() -> dict:
     "{notebook relative to nbs/: {symbol name: object}} for every module of the library but `all.py`"
     res = {}
@@ -97,12 +99,16 @@ def public_symbols() -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore'); mod = importlib.import_module(f'{LIB.name}.{f.stem}')
         src = ''.join(c.source for c in nbformat.read(NBS/m[1], as_version=4).cells if c.cell_type == 'code' and 'hide' not in _opts(c.source))
-        names = mod.__all__ + _patched(ast.parse(f.read_text())) + re.findall(r'show_doc\(\s*(\w+\.\w+)', src)
+        methods = _patched(ast.parse(f.read_text())) + re.findall(r'show_doc\(\s*(\w+\.\w+)', src)   # also of classes defined in another module
+        names = mod.__all__ + methods
         def get(n):
             o = mod
             for a in n.split('.'): o = getattr(o, a)
             return o
-        res.setdefault(Path(m[1]), {}).update({n: get(n) for n in dict.fromkeys(names) if n.split('.')[0] in mod.__all__})
+        def own(n):   # an alias kept for an earlier name (`SpadeGAN = SPADEGAN`), or a name imported from another module, is documented under its own name, where it is defined
+            o = getattr(mod, n)
+            return not (inspect.isclass(o) or inspect.isfunction(o)) or (o.__name__ == n and o.__module__ == mod.__name__)
+        res.setdefault(Path(m[1]), {}).update({n: get(n) for n in dict.fromkeys(names) if (n in methods and _ours(getattr(mod, n.split('.')[0], None))) or (n in mod.__all__ and own(n))})
     return res
 
 def _docline(o) -> str:
