@@ -2,6 +2,7 @@
 from __future__ import annotations
 import os, platform, sys, warnings
 from pathlib import Path
+from spade_fastai.cli import _DEMO_LEARNER   # light: the command line imports torch only when a command runs
 
 # The named configurations. `official`: a paper dataset's options (`PAPER_OPTIONS` via `official_options`) at `crop_size`;
 # `learner`: `spade_learner` settings. The networks are built exactly as a user's, with random weights (and a random-weight VGG19).
@@ -11,7 +12,7 @@ CONFIGS = dict(
     ade20k256=dict(official='ade20k', crop_size=256, bs=1, doc="the paper's ADE20K configuration (150 classes + don't-care, no instances) at 256 px"),
     cityscapes=dict(official='cityscapes', crop_size=512, bs=1, doc="the paper's Cityscapes configuration (35 classes, instances, 256x512, 6 upsamplings)"),
     small=dict(size=64, bs=8, n_classes=8, instances=False, dontcare=None,
-               learner=dict(ngf=16, ndf=32, n_layers_D=3, hidden=64, use_vae=True, z_dim=64, lambda_vgg=0),   # `spade-fastai demo`'s `_DEMO_LEARNER`
+               learner=_DEMO_LEARNER,   # `spade-fastai demo`'s model
                doc="the quickstart's CPU model (spade_learner ngf=16, ndf=32, n_layers_D=3, hidden=64, VAE z_dim=64, no VGG) on 64 px scenes, bs 8"),
 )
 DEFAULT_CONFIGS = ('small', 'coco128', 'coco256')

@@ -2,7 +2,7 @@
 
 The model is the `small` configuration of `_common.CONFIGS` (the quickstart's CPU model, `spade-fastai demo`'s) built by `spade_learner`
 on `SegMapDataLoaders.from_folder(--data)` (the folder's `splits/` gives train and validation; else a seeded 80/20 split). It trains as
-many epochs as end within `--minutes` (the demo's time-budget callback, `spade_fastai.cli._budget_cb`: it times the first epoch, plans
+many epochs as end within `--minutes` (the demo's time-budget callback, `spade_fastai.cli_callbacks.TimeBudget`: it times the first epoch, plans
 the rest, and decays the learning rate over the last third), then `spade_fastai.metrics.evaluate` measures the images generated from the
 validation label maps (random z, seeded) against the real validation photos: segmentation consistency with a segmenter trained from
 scratch on the real training photos (`--seg-epochs`), SWD, and FID/KID when torchvision's Inception-v3 weights are on the machine
@@ -66,7 +66,7 @@ def run(a) -> dict:
     from spade_fastai.data import SegMapDataLoaders, label_spec
     from spade_fastai.learner import spade_learner
     from spade_fastai.metrics import evaluate, metric_summary
-    from spade_fastai.cli import _budget_cb
+    from spade_fastai.cli_callbacks import TimeBudget
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     t_start, load0 = time.time(), os.getloadavg()
     set_seed(a.seed)
@@ -77,7 +77,7 @@ def run(a) -> dict:
     print(f"[quality] {len(dls.train_ds)} training and {len(dls.valid_ds)} validation pairs of {a.data}, {spec.n_classes} classes, "
           f"{a.size} px; training for {a.minutes:g} minutes on {a.device}", file=sys.stderr, flush=True)
     t0 = time.time()
-    with learn.no_bar(), learn.no_logging(): learn.fit(100_000, a.lr, cbs=_budget_cb(t0 + 60 * a.minutes))
+    with learn.no_bar(), learn.no_logging(): learn.fit(100_000, a.lr, cbs=TimeBudget(t0 + 60 * a.minutes))
     train_s, epochs = time.time() - t0, len(learn.recorder.values)
     nan_stop = getattr(learn, 'nan_stop', None)
     last = ', '.join(f'{k} {v:.3f}' for k, v in zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1])) if epochs else ''
@@ -110,6 +110,7 @@ def run(a) -> dict:
     return res
 
 def parse_args(argv=None):
+    from spade_fastai.metrics import _METRICS
     p = argparse.ArgumentParser(prog='bench/quality.py', description=__doc__.split('\n\n')[0], epilog='\n\n'.join(__doc__.split('\n\n')[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data', type=Path, default=DEFAULT_DATA, metavar='PATH', help=f'dataset folder in the custom layout: images/, labels/, classes.txt or codes.txt, optional splits/ (default: {DEFAULT_DATA})')
@@ -119,7 +120,7 @@ def parse_args(argv=None):
     p.add_argument('--lr', type=float, default=2e-3, help="base learning rate, as spade-fastai demo's (TTUR: G at half, D at twice it) (default: 2e-3)")
     p.add_argument('--out', type=Path, default=Path('quality_out'), metavar='DIR', help='folder for metrics.json and samples.png (default: quality_out)')
     p.add_argument('--seg-epochs', type=int, default=10, help='epochs of the segmenter trained on the real training photos (default: 10)')
-    p.add_argument('--metrics', nargs='+', choices=['seg', 'swd', 'fid', 'kid'], default=None,
+    p.add_argument('--metrics', nargs='+', choices=list(_METRICS), default=None,
                    help='metrics to compute (default: all; FID and KID only when the Inception-v3 weights are found, otherwise skipped with a warning)')
     p.add_argument('--inception-weights', type=Path, default=None, metavar='FILE', help="torchvision's inception_v3_google-0cc3c7bd.pth (default: the torch hub cache)")
     p.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='where to run (default: cuda if a GPU is visible, else cpu)')

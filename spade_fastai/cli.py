@@ -6,10 +6,10 @@ Docs: https://spade-fastai.github.io/spade_fastai/cli.html.md"""
 
 # %% ../nbs/13_cli.ipynb #89bc4e72
 from __future__ import annotations
-import sys, os, re, json, math, time, argparse, warnings, hashlib, shutil, uuid
+import sys, os, re, json, time, argparse, warnings, hashlib, shutil, uuid, inspect, functools
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 from fastcore.script import anno_parser, store_false
 
 # %% auto #0
@@ -44,44 +44,60 @@ def _split_kwargs(kwargs:dict) -> tuple:
     "The Python-only `kwargs` of a command: (for the `DataLoaders`, for `spade_learner`)"
     return {k: v for k, v in kwargs.items() if k in _DL_KEYS}, {k: v for k, v in kwargs.items() if k not in _DL_KEYS}
 
-# %% ../nbs/13_cli.ipynb #4d3795da
-def _budget_cb(
-    deadline:float,     # `time.time()` by which training must end
-    decay:float=1/3,    # share of the epochs over which the learning rate decays to 0
-    verbose:bool=True,  # print the chosen number of epochs
-):
-    "A fastai callback that times the first epoch and trains as many epochs as end before `deadline`"
-    import numpy as np
-    from fastai.callback.core import Callback, CancelFitException
-    from spade_fastai.learner import SPADELR
-    class TimeBudget(Callback):
-        order = 100   # after the recorder has logged the epoch
-        def before_fit(self): self.total, self.times, self.cap = None, [], self.n_epoch
-        def before_epoch(self): self.t = time.time()
-        def _prefix(self):   # the first epoch's progress bar: no total yet
-            pbar = getattr(getattr(self.learn, 'progress', None), 'pbar', None)
-            if self.total is None and pbar is not None: pbar.prefix = 'Epoch 1 (timing) :'
-        def before_train(self): self._prefix()
-        def before_validate(self): self._prefix()
-        def _plan(self):
-            "Epochs in all: those done, and as many more as end before the deadline at the pace (median) of the epochs after the first"
-            pace = float(np.median(self.times[1:])) if len(self.times) > 1 else self.times[0]
-            total = max(self.epoch + 1, min(self.cap, self.epoch + 1 + math.floor((deadline - time.time()) / pace + 0.25)))
-            if self.total is not None and self.epoch + 1 >= self.total * (1 - decay): total = min(total, self.total)   # decaying: only shorten
-            if total == self.total: return
-            self.total = self.learn.n_epoch = total                # SPADELR decays over the last epochs of n_epoch
-            for cb in self.learn.cbs:
-                if isinstance(cb, SPADELR): cb.decay_epochs = total * decay if total > 1 else 0
-            mbar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
-            if mbar is not None: mbar.main_bar.total = total
-        def after_epoch(self):
-            self.times.append(time.time() - self.t)
-            first = self.total is None
-            self._plan()
-            if first and verbose: print(f"one epoch took {self.times[0]:.1f} s: training {self.total} epoch{'s' * (self.total > 1)} in all"
-                                        + (f", the learning rate decaying over the last {self.total * decay:.1f}" if self.total > 1 else ''))
-            if self.epoch + 1 >= self.total: raise CancelFitException()
-    return TimeBudget()
+_COMMANDS = {}   # the commands by name, which `main` runs
+
+def _command(f):
+    "Decorator: `f` is the command of its name"
+    _COMMANDS[f.__name__] = f
+    return f
+
+_FLAG_NAMES = dict(use_instance='instance')   # parameters whose flag has another name: `use_instance` is `--no-instance`, as the official option
+
+def _signature(f) -> inspect.Signature:
+    "The signature of `f` with its annotations evaluated, also in a signature that `_with_dataset_options` composed"
+    sig = inspect.signature(f)
+    ev = lambda a: eval(a, f.__globals__) if isinstance(a, str) else a
+    return sig.replace(parameters=[p.replace(annotation=ev(p.annotation)) for p in sig.parameters.values()])
+
+def _options() -> dict:
+    "{parameter: (option, value name, default)} of the dataset options and the commands' options, from their signatures as `anno_parser` reads them"
+    res = {}
+    for f in (_dataset_options, *_COMMANDS.values()):
+        for k, p in _signature(f).parameters.items():
+            if p.kind is p.VAR_KEYWORD or k in res: continue
+            base, *meta = get_args(p.annotation) or (p.annotation,)
+            extra = next((m for m in meta if isinstance(m, dict)), {})
+            name = _FLAG_NAMES.get(k, k).replace('_', '-')
+            flag = f"--no-{name}" if base is bool and p.default is True and 'action' not in extra else f"--{name}"
+            res[k] = (flag, extra.get('metavar') or {int: 'N', float: 'F'}.get(base, 'NAME'), p.default)
+    return res
+
+def _cli_word(
+    name:str,   # an argument of the library
+    *value,     # its value, if the message gives one; `...` for the user's choice
+) -> str:
+    "An argument of the library in the words of the command line (`ArgError.render`): its option, `--dontcare`; with a value, `--dontcare 255`, or `--dontcare N`"
+    if name == 'palette':   # no --palette: colour-coded label maps take their colours from the rgb=(r,g,b) of a classes.txt
+        return ("list rgb=(r,g,b) per class in a classes.txt, passed with --codes FILE" if not value or value[0] is ... else
+                f"add {value[0]} as the rgb=(r,g,b) of its class in a classes.txt, passed with --codes FILE")
+    if name == 'path': return '--data'   # the dataset folder
+    opts = _options()
+    if name not in opts: return name if not value else f"{name}={value[0]!r}"   # no option sets it: Python's words
+    flag, metavar, default = opts[name]
+    if not value: return flag
+    v = value[0]
+    if v is ...: return f"{flag} {metavar}"
+    if isinstance(v, bool): return flag if v != default else f"without {flag}"
+    if name == 'size' and isinstance(v, (tuple, list)): v = v[0] if len(set(v)) == 1 else 'x'.join(map(str, v))
+    return f"{flag} {' '.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
+
+_in_main = False   # whether `main` is running a command
+
+def _cli_words_in_workers():
+    "While `main` runs a command, `str()` of the library's `ArgError`s says the command line's words: so do the errors of the DataLoader worker processes forked from now on, which come back as text"
+    if _in_main:
+        from spade_fastai.core import ArgError
+        ArgError.words = _cli_word
 
 # %% ../nbs/13_cli.ipynb #0ed27391
 _DEMO_LEARNER = dict(ngf=16, ndf=32, n_layers_D=3, hidden=64, use_vae=True, z_dim=64, lambda_vgg=0)   # the quickstart's CPU model
@@ -160,6 +176,7 @@ def _demo_commit(
     for name in _DEMO_FILES: os.replace(stage/name, out/name)
     record(new)
 
+@_command
 def demo(
     minutes:float=5,                                     # time budget in minutes, data and pictures included
     out:Annotated[str, {'metavar': 'DIR'}]='spade_demo', # folder for the pictures, the model and the data; a re-run replaces only what the demo wrote
@@ -178,15 +195,17 @@ def demo(
     import spade_fastai.inference   # learn.synthesize
     from spade_fastai.data import SegMapDataLoaders
     from spade_fastai.scenes import make_scenes
+    from spade_fastai.cli_callbacks import TimeBudget
     dkw, lkw = _split_kwargs(kwargs)
     print(f"writing {n} synthetic scenes of {size}x{size} pixels to {out/'data'}")
     path = make_scenes(n=n, size=size, path=out/'data')
+    _cli_words_in_workers()
     dls = SegMapDataLoaders.from_folder(path, size=size, bs=8, **{'seed': 0, **dkw})
     learn = spade_learner(dls, **{**_DEMO_LEARNER, **lkw}, path=out)
     reserve = 3 + 2 * (size / 64) ** 2     # seconds for the pictures and the export at the end
     print(f"training on {len(dls.train_ds)} scenes: timing the first epoch, then as many as fit in {minutes:g} minute{'s' * (minutes != 1)}")
     t_fit = time.time()
-    learn.fit(10_000, 2e-3, cbs=_budget_cb(t0 + 60 * minutes - reserve))
+    learn.fit(10_000, 2e-3, cbs=TimeBudget(t0 + 60 * minutes - reserve))
     n_ep, t_fit = len(learn.recorder.values), time.time() - t_fit
     stage = out/f'.spade-demo-{os.getpid()}-{uuid.uuid4().hex[:8]}'   # new files first go here, then replace the old ones
     stage.mkdir()
@@ -204,51 +223,33 @@ def demo(
           f"  spade-fastai synthesize --model {files['model']} --labels {dls.valid_ds.items[0]} --n 4 --out {out/'synth'}")
     return dict(learn=learn, **files)
 
-# %% ../nbs/13_cli.ipynb #ee52cf3e
-def _checkpoint_cb(
-    state_fn:Path,      # the JSON file recording the last finished epoch
-    settings:dict,      # the run's settings, recorded for `--resume`
-    keep:int=2,         # checkpoints to keep
-):
-    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` that records the last epoch in `state_fn` and keeps the last `keep` checkpoints"
-    from fastai.callback.tracker import SaveModelCallback
-    class EpochCheckpoint(SaveModelCallback):   # a resumed fit does not reach it in the epochs it skips (`SkipEpochs`)
-        def after_epoch(self):
-            super().after_epoch()                            # models/spade_<epoch>.pth, with the optimiser state
-            tmp = state_fn.with_suffix('.tmp')
-            tmp.write_text(json.dumps(dict(last_epoch=self.epoch, checkpoint=f'spade_{self.epoch}', epochs=self.n_epoch, settings=settings), indent=1))
-            os.replace(tmp, state_fn)                        # the record always names a complete checkpoint
-            old = state_fn.parent/f'spade_{self.epoch - keep}.pth'
-            if old.exists(): old.unlink()
-    return EpochCheckpoint(fname='spade', every_epoch=True, with_opt=True)
-
 # %% ../nbs/13_cli.ipynb #f236b4cf
-_LAYOUTS = ('custom', 'ade20k', 'cityscapes', 'coco')   # those of `SegMapDataLoaders.from_layout`
-
-_DATA_OPTS = dict(   # option of `train` and `evaluate`: (keyword of `SegMapDataLoaders.from_layout`, the layouts whose factory takes it)
-    labels=('labels', ('custom',)), images=('images', ('custom',)), inst=('inst', ('custom',)),
-    codes=('codes', ('custom', 'ade20k', 'coco')), n_classes=('n_classes', ('custom',)),
-    dontcare=('dontcare', ('custom',)), offset=('offset', ('custom',)),
-    valid_split=('valid_split', ('custom',)), train_split=('train_split', ('custom',)),
-    valid_pct=('valid_pct', _LAYOUTS), unpaired=('unpaired', _LAYOUTS), instance=('use_instance', ('custom', 'cityscapes', 'coco')))
-
-def _flag(k:str) -> str:
-    "The command-line spelling of option `k`"
-    return '--no-instance' if k == 'instance' else '--' + k.replace('_', '-')
-
-def _data_options(
-    layout:str,  # the dataset layout
-    opts:dict,   # the dataset options of `_DATA_OPTS` as the command got them: `None` (and `instance=True`) when not given
-) -> tuple:      # (the options given, to record; the keyword arguments of `from_layout`)
-    "Check the dataset options the user gave and turn them into keyword arguments of `SegMapDataLoaders.from_layout`"
-    given = {k: v for k, v in opts.items() if v is not None and not (k == 'instance' and v)}
-    bad = [_flag(k) for k in given if layout not in _DATA_OPTS[k][1]]
+def _dataset_options(
+    layout:str='custom',                             # dataset layout: custom (labels/ + images/ [+ inst/]), ade20k, cityscapes or coco
+    labels:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the label maps (default: labels)
+    images:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the photos (default: images)
+    instances:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with instance maps, used when it exists (default: inst)
+    codes:Annotated[str, {'metavar': 'FILE'}]=None,  # class names: a codes.txt (a name per line) or classes.txt (index name [rgb=(r,g,b)]); default: the one in PATH
+    n_classes:Annotated[int, {'metavar': 'N'}]=None, # number of classes, when no codes file says it
+    dontcare:Annotated[int, {'metavar': 'N'}]=None,  # raw label value that means "unlabelled", e.g. 255
+    offset:Annotated[int, {'metavar': 'N'}]=None,    # subtracted from raw label values, e.g. 1 when 0 means "other" (default: 0)
+    valid_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # validate on these split files of PATH/splits/ (names without .txt)
+    train_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # train on these split files of PATH/splits/ (names without .txt); evaluate's segmenter trains on them
+    valid_pct:Annotated[float, {'metavar': 'F'}]=None, # validate on a random share F of the pairs, even beside a splits/ folder (default: splits/, else 0.2)
+    unpaired:Annotated[str, {'choices': ['error', 'skip']}]=None, # label maps without a photo, photos without a label map: stop with an error (default), or skip them
+    use_instance:Annotated[bool, {'help': 'ignore the instance maps (default: use them when the dataset has them)'}]=True, # use the instance maps when the dataset has them (`--no-instance`: ignore them)
+) -> tuple:
+    "The dataset options of `train` and `evaluate`, checked: (the layout, the other options given, to record; the keyword arguments of `SegMapDataLoaders.from_layout` they make)"
+    given = {k: v for k, v in locals().items() if k != 'layout' and v is not None and not (k == 'use_instance' and v)}   # only those given: the library's defaults stay
+    from spade_fastai.data import _LAYOUTS
+    _check(layout in _LAYOUTS, f"Unknown layout {layout!r}. Fix: use one of {', '.join(_LAYOUTS)}.")
+    bad = [_cli_word(k) for k in given if layout not in _LAYOUT_ONLY.get(k, _LAYOUTS)]
     it = 'it' if len(bad) == 1 else 'them'
     _check(not bad, f"--layout {layout} does not take {', '.join(bad)}: that layout sets {it} itself. Fix: leave {it} out, or use --layout custom.")
-    for k in ('labels', 'images', 'inst'):
-        _check(k not in given or (given[k] and not Path(given[k]).is_absolute()), f"--{k} {given.get(k)!r}: name a sub-folder of --data. Fix: pass e.g. --{k} {k}.")
+    for k, eg in (('labels', 'labels'), ('images', 'images'), ('instances', 'inst')):
+        _check(k not in given or (given[k] and not Path(given[k]).is_absolute()), f"--{k} {given.get(k)!r}: name a sub-folder of --data. Fix: pass e.g. --{k} {eg}.")
     for k, lo in (('n_classes', 1), ('offset', 0)):   # a don't-care value may be negative (-1 in some TIFF label maps)
-        _check(k not in given or given[k] >= lo, f"{_flag(k)} {given.get(k)}: it must be at least {lo}. Fix: pass the value of your dataset, or leave it out.")
+        _check(k not in given or given[k] >= lo, f"{_cli_word(k)} {given.get(k)}: it must be at least {lo}. Fix: pass the value of your dataset, or leave it out.")
     v = given.get('valid_pct')
     _check(v is None or 0 <= v < 1, f"--valid-pct {v}: the validation share must be at least 0 and below 1. Fix: pass e.g. --valid-pct 0.2.")
     if 'codes' in given:
@@ -256,30 +257,52 @@ def _data_options(
         _check(Path(given['codes']).is_file(), f"Codes file {given['codes']} does not exist. Fix: pass --codes the path of a codes.txt or classes.txt.")
     for k in ('valid_split', 'train_split'):
         if k in given: given[k] = [given[k]] if isinstance(given[k], str) else list(given[k])
-    kw = {_DATA_OPTS[k][0]: v for k, v in given.items()}
+    kw = dict(layout=layout, **given)
     if layout == 'custom' and 'valid_pct' in kw and not {'valid_split', 'train_split'} & set(kw): kw['splits'] = None   # a random split, even beside splits/
-    return given, kw
+    return layout, given, kw
 
-def _dataloaders(data:Path, layout:str, dkw:dict, **kwargs):
-    "`SegMapDataLoaders.from_layout(data, layout, **dkw, **kwargs)`, with `--codes` as ADE20K's factory takes it"
+_LAYOUT_ONLY = dict(   # the dataset options that only some layouts take (the others set them themselves); every layout takes the rest
+    labels=('custom',), images=('custom',), instances=('custom',), codes=('custom', 'ade20k', 'coco'), n_classes=('custom',), dontcare=('custom',),
+    offset=('custom',), valid_split=('custom',), train_split=('custom',), use_instance=('custom', 'cityscapes', 'coco'))
+_DATASET_OPTIONS = tuple(inspect.signature(_dataset_options).parameters)
+_OLD_NAMES = dict(inst='instances', instance='use_instance')   # dataset options renamed since: in records of earlier runs, and from Python callers
+
+def _with_dataset_options(f):
+    "Decorator: the command `f` takes the parameters of `_dataset_options` too, keyword-only after `data`, in its signature (so in its `--help`, in that place, and in the docs); they arrive in its `**kwargs`"
+    opts = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(_dataset_options).parameters.values()]
+    sig = inspect.signature(f)
+    ps = list(sig.parameters.values())
+    i = [p.name for p in ps].index('data') + 1
+    f.__signature__ = sig.replace(parameters=ps[:i] + opts + ps[i:])
+    f.__delwrap__ = _dataset_options   # where `docments` finds their comments, as for fastcore's `delegates`
+    return f
+
+def _pop_dataset_options(kwargs:dict) -> tuple:
+    "`_dataset_options` of the dataset options in a command's `kwargs`, taken out of them (under their earlier names too, with a warning)"
+    for old, new in _OLD_NAMES.items():
+        if old in kwargs:
+            warnings.warn(f"{old}= is deprecated: the dataset option is {new}= now.", DeprecationWarning, stacklevel=3)
+            kwargs[new] = kwargs.pop(old)
+    return _dataset_options(**{k: kwargs.pop(k) for k in _DATASET_OPTIONS if k in kwargs})
+
+def _dataloaders(data:Path, dkw:dict, **kwargs):
+    "`SegMapDataLoaders.from_layout(data, **dkw, **kwargs)`, with `--codes` as ADE20K's factory takes it"
     from spade_fastai.data import SegMapDataLoaders, LabelSpec
     dkw = dict(dkw)
-    if layout == 'ade20k' and 'codes' in dkw:   # from_ade20k takes names: read them as a custom folder of ADE20K files reads the file
+    if dkw['layout'] == 'ade20k' and 'codes' in dkw:   # from_ade20k takes names: read them as a custom folder of ADE20K files reads the file
         dkw['codes'] = LabelSpec.from_codes(dkw['codes'], 150, dontcare=0, offset=1).codes
-    return SegMapDataLoaders.from_layout(data, layout, **dkw, **kwargs)
+    _cli_words_in_workers()
+    return SegMapDataLoaders.from_layout(data, **dkw, **kwargs)
 
 # %% ../nbs/13_cli.ipynb #e60b85fd
 def _jsonable(d:dict) -> dict: return json.loads(json.dumps({k: v for k, v in d.items() if isinstance(v, (int, float, str, bool, tuple, list, type(None)))}))
 
-_CLI_SETTINGS = ('layout', 'size', 'ngf', 'ndf', 'vae', *_DATA_OPTS)   # settings recorded in checkpoint.json that are options of `train`
+_CLI_SETTINGS = ('size', 'ngf', 'ndf', 'vae', *_DATASET_OPTIONS)   # settings recorded in checkpoint.json that are options of `train`
 
 def _setting(k:str, v) -> str:
     "A recorded setting as the command line says it: `--ngf 4`, `--size 256x512`, `without --dontcare`; `k=v` for Python-only ones"
     if k not in _CLI_SETTINGS: return f"{k}={v}"
-    if v is None or (v is False and k != 'instance'): return f"without {_flag(k)}"
-    if v is True or k == 'instance': return _flag(k)
-    if k == 'size' and isinstance(v, list): return f"--size {v[0]}x{v[1]}"
-    return f"{_flag(k)} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+    return f"without {_cli_word(k)}" if v is None else _cli_word(k, v)
 
 _RUN_FIX = "Fix: restore it, or start a new run (--overwrite, or another --out)."
 
@@ -294,6 +317,7 @@ def _read_record(state_fn:Path) -> dict:
     _check(not bad, f"Checkpoint record {state_fn} lacks {', '.join(bad)} (or holds the wrong type): it is not a record of spade-fastai train. {_RUN_FIX}")
     _check(re.fullmatch(r'spade_\d+', state['checkpoint']) and state['last_epoch'] >= 0,
            f"Checkpoint record {state_fn} names the checkpoint {state['checkpoint']!r}, not one of spade-fastai train (spade_<epoch>). {_RUN_FIX}")
+    state['settings'] = {_OLD_NAMES.get(k, k): v for k, v in state['settings'].items()}   # a record of a run before the renaming
     return state
 
 def _check_checkpoint(ckpt:Path):
@@ -340,21 +364,11 @@ def _run_found(out:Path) -> str|None:
             else f"checkpoints of a run ({', '.join(str(f) for f in fs[:3])}{' …' if len(fs) > 3 else ''})")
     return f"{what}. Fix: pass another --out, or add --overwrite to replace it."
 
+@_command
+@_with_dataset_options
 def train(
     data:Annotated[str, {'metavar': 'PATH', 'required': True}]=None, # dataset folder
-    layout:str='custom',                   # dataset layout: custom (labels/ + images/ [+ inst/]), ade20k, cityscapes or coco
-    labels:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the label maps (default: labels)
-    images:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the photos (default: images)
-    inst:Annotated[str, {'metavar': 'NAME'}]=None,   # custom layout: the sub-folder of PATH with instance maps, used when it exists (default: inst)
-    codes:Annotated[str, {'metavar': 'FILE'}]=None,  # class names: a codes.txt (a name per line) or classes.txt (index name [rgb=(r,g,b)]); default: the one in PATH
-    n_classes:Annotated[int, {'metavar': 'N'}]=None, # number of classes, when no codes file says it
-    dontcare:Annotated[int, {'metavar': 'N'}]=None,  # raw label value that means "unlabelled", e.g. 255
-    offset:Annotated[int, {'metavar': 'N'}]=None,    # subtracted from raw label values, e.g. 1 when 0 means "other" (default: 0)
-    valid_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # validate on these split files of PATH/splits/ (names without .txt)
-    train_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # train on these split files of PATH/splits/ (names without .txt)
-    valid_pct:Annotated[float, {'metavar': 'F'}]=None, # validate on a random share F of the pairs, even beside a splits/ folder (default: splits/, else 0.2)
-    unpaired:Annotated[str, {'choices': ['error', 'skip']}]=None, # label maps without a photo, photos without a label map: stop with an error (default), or skip them
-    instance:Annotated[bool, {'help': 'ignore the instance maps (default: use them when the dataset has them)'}]=True, # use the instance maps when the dataset has them
+    *,
     size:Annotated[_size, {'metavar': 'N|HxW'}]=256, # image size: N for N×N, or HxW (Cityscapes: 256x512); the width a multiple of 32
     bs:int=8,                              # batch size
     epochs:int=20,                         # epochs in all; the learning rate decays linearly to 0 over the second half
@@ -367,21 +381,19 @@ def train(
     out:Annotated[str, {'metavar': 'DIR'}]='spade_train', # folder for the checkpoints (DIR/models) and the model (DIR/spade.pkl)
     resume:bool=False,                     # continue the run in DIR from its last checkpoint
     overwrite:bool=False,                  # replace the run in DIR (its spade.pkl, models/checkpoint.json and models/spade_<epoch>.pth; other files stay)
-    **kwargs,                              # Python only: settings of `spade_learner` (hidden=…, ema=…, cbs=…) or the `DataLoaders` (num_workers=…)
+    **kwargs,                              # the dataset options (`layout`, `labels`, …, `use_instance`: see above); Python only: settings of `spade_learner` (hidden=…, ema=…, cbs=…) or the `DataLoaders` (num_workers=…)
 ):                                         # the trained learner
     "Train SPADE on a dataset folder, with a checkpoint after every epoch; export DIR/spade.pkl"
     size = _size(size)
     _check(epochs >= 1, f"--epochs {epochs}: train at least one epoch. Fix: pass e.g. --epochs 20.")
     _check(bs >= 1, f"--bs {bs}: the batch size must be at least 1. Fix: pass e.g. --bs 8.")
     _check(lr > 0, f"--lr {lr}: the learning rate must be positive. Fix: pass e.g. --lr 2e-4.")
-    _check(layout in _LAYOUTS, f"Unknown layout {layout!r}. Fix: use one of {', '.join(_LAYOUTS)}.")
+    layout, given, ddkw = _pop_dataset_options(kwargs)
     _check(data is not None, "No dataset. Fix: pass --data PATH, the dataset folder.")
     _check(not (resume and overwrite), "--resume continues the run in DIR and --overwrite replaces it: not both. Fix: pass one of them.")
     data, out = Path(data), _out_dir(out)
     _check(data.is_dir(), f"Dataset folder {data} does not exist. Fix: pass --data the dataset folder"
                           + (" (the one that contains labels/ and images/)." if layout == 'custom' else f" of the {layout} layout."))
-    given, ddkw = _data_options(layout, dict(labels=labels, images=images, inst=inst, codes=codes, n_classes=n_classes, dontcare=dontcare, offset=offset,
-                                             valid_split=valid_split, train_split=train_split, valid_pct=valid_pct, unpaired=unpaired, instance=instance))
     dkw, lkw = _split_kwargs(kwargs)
     settings = _jsonable(dict(layout=layout, size=size, ngf=ngf, ndf=ndf, vae=vae, **lkw, **given))
     state_fn, start = out/'models'/'checkpoint.json', 0
@@ -399,8 +411,9 @@ def train(
         found = _run_found(out)
         _check(found is None, f"{out} holds {found}")
     from spade_fastai.learner import spade_learner
+    from spade_fastai.cli_callbacks import EpochCheckpoint
     import spade_fastai.inference   # learn.synthesize
-    dls = _dataloaders(data, layout, ddkw, size=size, bs=bs, **{'seed': 0, **dkw})
+    dls = _dataloaders(data, ddkw, size=size, bs=bs, **{'seed': 0, **dkw})
     learn = spade_learner(dls, **{**dict(ngf=ngf, ndf=ndf, use_vae=vae, lambda_vgg=10. if vgg else 0., vgg_weights=vgg_weights or 'DEFAULT',
                                          decay_epochs=epochs / 2, path=out), **lkw})
     if resume:
@@ -412,7 +425,7 @@ def train(
         for f in old: f.unlink()
         print(f"training {epochs} epochs on {len(dls.train_ds)} label maps ({len(dls.valid_ds)} to validate); a checkpoint after each in {out/'models'}")
     (out/'models').mkdir(parents=True, exist_ok=True)
-    learn.fit(epochs, lr, cbs=_checkpoint_cb(state_fn, settings), start_epoch=start)
+    learn.fit(epochs, lr, cbs=EpochCheckpoint(state_fn, settings), start_epoch=start)
     learn.export('spade.pkl')
     print(f"{out/'spade.pkl'}  the trained model; make images with: spade-fastai synthesize --model {out/'spade.pkl'} --labels LABEL.png --out DIR")
     return learn
@@ -455,6 +468,7 @@ def _record_written(out:Path, cmd:str, files:list):
     rec = {**_written(out, [], cmd, _record_name(cmd), _OVERWRITE_FIX), **{Path(f).name: [_sha256(f)] for f in files}}
     _write_record(out, cmd, _record_name(cmd), rec)
 
+@_command
 def synthesize(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,            # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     labels:Annotated[str, {'metavar': 'PNG', 'nargs': '+', 'required': True}]=None, # label maps: PNGs of class indices, as in the training data
@@ -492,25 +506,14 @@ def synthesize(
     return files
 
 # %% ../nbs/13_cli.ipynb #9fcd58e6
-_METRIC_NAMES = ('seg', 'swd', 'fid', 'kid')
 _SEG_FIX = "Fix: pass the segmenter.pkl of an earlier `spade-fastai evaluate`, or leave --segmenter out to train one."
 
+@_command
+@_with_dataset_options
 def evaluate(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,  # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     data:Annotated[str, {'metavar': 'PATH', 'required': True}]=None,   # dataset folder the model was trained on: its validation pairs are measured
-    layout:str='custom',                   # dataset layout: custom, ade20k, cityscapes or coco
-    labels:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the label maps (default: labels)
-    images:Annotated[str, {'metavar': 'NAME'}]=None, # custom layout: the sub-folder of PATH with the photos (default: images)
-    inst:Annotated[str, {'metavar': 'NAME'}]=None,   # custom layout: the sub-folder of PATH with instance maps, used when it exists (default: inst)
-    codes:Annotated[str, {'metavar': 'FILE'}]=None,  # class names: a codes.txt (a name per line) or classes.txt (index name [rgb=(r,g,b)]); default: the one in PATH
-    n_classes:Annotated[int, {'metavar': 'N'}]=None, # number of classes, when no codes file says it
-    dontcare:Annotated[int, {'metavar': 'N'}]=None,  # raw label value that means "unlabelled", e.g. 255
-    offset:Annotated[int, {'metavar': 'N'}]=None,    # subtracted from raw label values, e.g. 1 when 0 means "other" (default: 0)
-    valid_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # validate on these split files of PATH/splits/ (names without .txt), as in training
-    train_split:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None, # the training split files of PATH/splits/, as in training (the segmenter trains on them)
-    valid_pct:Annotated[float, {'metavar': 'F'}]=None, # validate on a random share F of the pairs, as in training
-    unpaired:Annotated[str, {'choices': ['error', 'skip']}]=None, # label maps without a photo, photos without a label map: stop with an error (default), or skip them
-    instance:Annotated[bool, {'help': 'ignore the instance maps (default: use them when the dataset has them)'}]=True, # use the instance maps when the dataset has them
+    *,
     metrics:Annotated[str, {'metavar': 'NAME', 'nargs': '+'}]=None,    # any of seg swd fid kid; default: all, FID and KID only when the Inception-v3 weights are found
     segmenter:Annotated[str, {'metavar': 'FILE'}]=None,  # segmenter.pkl of an earlier `evaluate` on this dataset; default: train one
     seg_epochs:int=10,                     # epochs of the segmenter trained when there is no --segmenter
@@ -519,14 +522,15 @@ def evaluate(
     bs:int=8,                              # batch size
     out:Annotated[str, {'metavar': 'DIR', 'required': True}]=None,     # folder for metrics.csv, metrics.json, metrics.png and segmenter.pkl
     overwrite:bool=False,                  # replace files of those names in DIR that evaluate did not write (your own files, or edited ones)
-    **kwargs,                              # Python only: passed to `SegMapDataLoaders.from_layout` (num_workers, seed, …) and `spade_fastai.metrics.evaluate`
+    **kwargs,                              # the dataset options (`layout`, `labels`, …, `use_instance`: see above), as in training; Python only: passed to `SegMapDataLoaders.from_layout` (num_workers, seed, …) and `spade_fastai.metrics.evaluate`
 ):                                         # the table of `spade_fastai.metrics.evaluate`
     "Measure an exported model on the validation pairs of a dataset: segmentation consistency, SWD, FID, KID"
     _check(model is not None and data is not None and out is not None, "No model, data or output folder. Fix: pass --model FILE --data PATH --out DIR.")
-    _check(layout in _LAYOUTS, f"Unknown layout {layout!r}. Fix: use one of {', '.join(_LAYOUTS)}.")
+    layout, _, ddkw = _pop_dataset_options(kwargs)
+    from spade_fastai.metrics import _METRICS
     metrics = None if metrics is None else ([metrics] if isinstance(metrics, str) else list(metrics))
-    _check(metrics is None or (metrics and all(m in _METRIC_NAMES for m in metrics)),
-           f"--metrics {' '.join(metrics or [])}: unknown metric. Fix: choose from {' '.join(_METRIC_NAMES)}.")
+    _check(metrics is None or (metrics and all(m in _METRICS for m in metrics)),
+           f"--metrics {' '.join(metrics or [])}: unknown metric. Fix: choose from {' '.join(_METRICS)}.")
     _check(seg_epochs >= 1, f"--seg-epochs {seg_epochs}: train the segmenter at least one epoch. Fix: pass e.g. --seg-epochs 10.")
     _check(n is None or n >= 1, f"--n {n}: measure at least one image. Fix: pass e.g. --n 100, or leave it out for all.")
     _check(bs >= 1, f"--bs {bs}: the batch size must be at least 1. Fix: pass e.g. --bs 8.")
@@ -535,8 +539,6 @@ def evaluate(
     _check(data.is_dir(), f"Dataset folder {data} does not exist. Fix: pass --data the folder the model was trained on.")
     for what, f in (('Segmenter', segmenter), ('Inception-v3 weights file', inception_weights)):
         _check(f is None or Path(f).is_file(), f"{what} {f} does not exist. Fix: check the path, or leave the option out.")
-    _, ddkw = _data_options(layout, dict(labels=labels, images=images, inst=inst, codes=codes, n_classes=n_classes, dontcare=dontcare, offset=offset,
-                                         valid_split=valid_split, train_split=train_split, valid_pct=valid_pct, unpaired=unpaired, instance=instance))
     if not overwrite: _written(out, ['metrics.csv', 'metrics.json', 'metrics.png'] + (['segmenter.pkl'] if segmenter is None else []), 'evaluate', _record_name('evaluate'), _OVERWRITE_FIX)
     _check_export(model, 'Model file', _MODEL_FIX)                                   # damaged files are found before anything is loaded
     if segmenter is not None: _check_export(Path(segmenter), 'Segmenter', _SEG_FIX)
@@ -545,7 +547,7 @@ def evaluate(
     from spade_fastai.metrics import evaluate as measure, metric_summary, plot_metrics
     dkw, ekw = _split_kwargs(kwargs)
     G = learn.model.generator
-    dls = _dataloaders(data, layout, ddkw, size=tuple(G.out_size), bs=bs, **{'seed': 0, **dkw})
+    dls = _dataloaders(data, ddkw, size=tuple(G.out_size), bs=bs, **{'seed': 0, **dkw})
     have, want = label_spec(dls), learn.spec
     _check((have.n_classes, have.has_dontcare) == (want.n_classes, want.has_dontcare),
            f"Dataset {data} has {have.n_classes} classes{' and a don' + chr(39) + 't-care label' if have.has_dontcare else ''}, but model {model} was trained on "
@@ -569,7 +571,6 @@ def evaluate(
     return df
 
 # %% ../nbs/13_cli.ipynb #bb4f710a
-_COMMANDS = dict(demo=demo, train=train, synthesize=synthesize, evaluate=evaluate)
 _EXAMPLES = dict(
     demo="example: spade-fastai demo --minutes 5 --out spade_demo",
     train="examples:\n  spade-fastai train --data scenes --size 128 --epochs 50 --no-vgg --vae --out run1\n"
@@ -583,35 +584,24 @@ _EXAMPLES = dict(
              "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)\n"
              "  spade-fastai evaluate --model run2/spade.pkl --data my_data --labels masks --images photos --codes my_data/classes.txt --dontcare 255 --valid-pct 0.1 --out run2/eval\n"
              "  (the dataset options as in training, so that the validation pairs are the same)")
-_CLI_WORDS = [   # the library's Python fixes, in the words of the command line
+_CLI_WORDS = [   # fixes of the library's messages that do not mark their arguments yet (`ArgError`), in the words of the command line
     ("as `weights=`", "with --vgg-weights FILE"), ("weights='DEFAULT'", "no --vgg-weights"), ("(lambda_vgg=0)", "(--no-vgg)"),
-    ("lambda_vgg=0", "--no-vgg"), ("use_vae=True", "--vae"),
-    ("pass n_classes=..., codes=[...], or put", "pass --n-classes N, --codes FILE, or put"), ("pass n_classes=..., or put", "pass --n-classes N, or put"),
-    ("pass the path of a codes.txt/classes.txt, a list of names, or n_classes=.", "pass --codes FILE (a codes.txt or classes.txt), or --n-classes N."),
-    ("drop n_classes or", "drop --n-classes or"), ("(or a codes file listing every class)", "(or --codes FILE listing every class)"),
-    ("pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt)", "list rgb=(r,g,b) per class in a classes.txt, passed with --codes FILE"),
-    ("point `path` at", "point --data at"), ("pass the folder names of your layout", "pass the folder names of your layout (--labels NAME, --images NAME, --inst NAME)"),
-    ("check the folder names of the layout", "check the folder names of the layout (--labels NAME, --images NAME)"),
-    ("unpaired='skip'", "--unpaired skip"), ("pass splits=None for a random split", "pass --valid-pct F for a random split"),
-    ("(valid_pct, splits/), or pass dl=.", "(--valid-pct F, or a splits/ folder)."), ("use_instance=False", "--no-instance"),
-    ("pass another path=", "pass another --out")]
+    ("lambda_vgg=0", "--no-vgg"),                                                # losses: the VGG19 weights (being rewritten)
+    ("use_vae=True", "--vae"), ("use_instance=False", "--no-instance"),          # generator, learner, inference
+    ("(valid_pct, splits/), or pass dl=.", "(--valid-pct F, or a splits/ folder)."),   # metrics.evaluate
+    ("pass another path=", "pass another --out")]                                # scenes.make_scenes
 _CLI_RES = [
-    (r"\bn_classes=(\d+)", r"--n-classes \1"), (r"\bdontcare=(-?\d+)", r"--dontcare \1"), (r"\boffset=(\d+)", r"--offset \1"),
-    (r"\bbs=(\d+)", r"--bs \1"), (r"\bvalid_pct=([\d.]+\d|\d)", r"--valid-pct \1"), (r"\blayout='(\w+)'", r"--layout \1"),
-    (r"\b(valid|train)_split='([^']*)'", r"--\1-split \2"), (r"\b(valid|train)_split=(?=[\s,.;)]|$)", r"--\1-split NAME"), (r"\b(valid|train)_split=", r"--\1-split "),
-    (r"\bvalid_pct=(?=[\s,.;)]|$)", "--valid-pct F"), (r"point path at", "point --data at"),
-    (r"\bsize=(\d+)\b(?!,)", r"--size \1"), (r"pass codes= the one to use", "pass --codes FILE to choose"),
-    (r"\b(n_classes|dontcare|offset)=(?=[\s,.;)]|$)", lambda m: '--' + m[1].replace('_', '-')),
-    (r"add (\(\d+, \d+, \d+\)) to `palette` with its class", r"add \1 as the rgb=(r,g,b) of its class in a classes.txt, passed with --codes FILE"),
-    (r"raise `n_classes` above (\d+), or mark \1 as don't-care when the data is loaded", r"raise --n-classes above \1, or pass --dontcare \1"),
-    (r"size=\((\d+), (\d+)\)", lambda m: f"--size {m[1]}" if m[1] == m[2] else f"--size {m[1]}x{m[2]}")]
+    (r"raise `n_classes` above (\d+), or mark \1 as don't-care when the data is loaded", r"raise --n-classes above \1, or pass --dontcare \1"),   # core.onehot_labels
+    (r"size=\((\d+), (\d+)\)", lambda m: f"--size {m[1]}" if m[1] == m[2] else f"--size {m[1]}x{m[2]}")]                                   # learner: spade_learner's size
 
 def _one_line(e:BaseException) -> str:
     "The message of `e` as one line, in the words of the command line"
-    msg = str(e) or type(e).__name__
+    core = sys.modules.get('spade_fastai.core')   # no `ArgError` before the library is loaded
+    msg = (e.render(_cli_word) if core is not None and isinstance(e, core.ArgError) else str(e)) or type(e).__name__
     if 'Original Traceback' in msg:   # re-raised from a DataLoader worker: the original message is the last line
         last = [l for l in msg.splitlines() if l.strip()][-1]
-        msg = last.split(': ', 1)[1] if ': ' in last and last.split(': ', 1)[0].isidentifier() else last
+        head, _, rest = last.partition(': ')
+        msg = rest if rest and all(p.isidentifier() for p in head.split('.')) else last   # `ValueError: …`, `spade_fastai.data.LabelValueError: …`
     for a, b in _CLI_WORDS: msg = msg.replace(a, b)
     for a, b in _CLI_RES: msg = re.sub(a, b, msg)
     if type(e).__name__ == 'WeightsUnavailableError' and '--no-vgg' not in msg: msg += ' Or train without the VGG loss: --no-vgg.'
@@ -621,6 +611,19 @@ class _Parser(argparse.ArgumentParser):
     "An `ArgumentParser` whose usage errors are one line"
     def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+def _cli_view(f):
+    "`f` as `anno_parser` reads it: its annotations evaluated; the parameters of `_FLAG_NAMES` under their flags' names, their values still going to the parameter (`dest`)"
+    sig = _signature(f)
+    def rename(p):
+        if p.name not in _FLAG_NAMES: return p
+        base, *meta = get_args(p.annotation) or (p.annotation,)
+        extra = next((m for m in meta if isinstance(m, dict)), {})
+        meta = [{**extra, 'dest': p.name}] + [m for m in meta if m is not extra]
+        return p.replace(name=_FLAG_NAMES[p.name], annotation=Annotated[(base, *meta)])
+    view = functools.wraps(f)(lambda **kw: f(**kw))   # `docments` reads the comments of `f`'s source
+    view.__signature__ = sig.replace(parameters=[rename(p) for p in sig.parameters.values()])
+    return view
+
 def cli_parser() -> argparse.ArgumentParser:
     "The `spade-fastai` parser: a sub-command per function, its options from the function's signature and docments"
     from spade_fastai import __version__
@@ -629,7 +632,7 @@ def cli_parser() -> argparse.ArgumentParser:
     p.add_argument('--version', action='version', version=f'spade-fastai {__version__}')
     sub = p.add_subparsers(dest='command', metavar='<command>', title='commands')
     for name, f in _COMMANDS.items():
-        sub.add_parser(name, parents=[anno_parser(f)], add_help=False, help=f.__doc__, description=f.__doc__,
+        sub.add_parser(name, parents=[anno_parser(_cli_view(f))], add_help=False, help=f.__doc__, description=f.__doc__,
                        epilog=_EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter)
     return p
 
@@ -644,6 +647,8 @@ def main(
     cmd = args.pop('command')
     if cmd is None: return _exit(p, f"choose a command: {', '.join(_COMMANDS)}")
     for k in ('pdb', 'xtra'): args.pop(k, None)   # anno_parser's own options
+    global _in_main
+    _in_main = True
     try: _COMMANDS[cmd](**args)
     except KeyboardInterrupt:
         hint = f": the checkpoints of the finished epochs are in {Path(args['out'])/'models'}; add --resume to continue" if cmd == 'train' else ''
@@ -652,6 +657,9 @@ def main(
     except (ValueError, OSError) as e:
         print(f"spade-fastai {cmd}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    finally:
+        _in_main = False
+        if 'spade_fastai.core' in sys.modules: sys.modules['spade_fastai.core'].ArgError.words = None
     return 0
 
 def _exit(p, msg):

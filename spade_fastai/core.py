@@ -13,7 +13,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['spectral', 'norm_layers', 'onehot_labels', 'instance_edges', 'semantic_input', 'init_weights', 'maybe_spectral',
-           'check_norm']
+           'check_norm', 'ArgError']
 
 # %% ../nbs/00_core.ipynb #6d32bf53
 def onehot_labels(
@@ -122,3 +122,42 @@ def check_norm(
     "`norm` if it names a layer of `norm_layers`, else a `ValueError` listing the names"
     if norm not in norm_layers: raise ValueError(f"Unknown {what} {norm!r}. Fix: use one of {list(norm_layers)}.")
     return norm
+
+# %% ../nbs/00_core.ipynb #a7e0c002
+import ast, re
+
+# %% ../nbs/00_core.ipynb #a7e0c003
+_literal = r"""-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\([^()]*\)|\[[^\[\]]*\]|None|True|False|\.\.\."""
+_arg_mark = re.compile(rf"\$(\w+(?:,\w+)*)(?:\[([^\]]*)\]|(=)({_literal})?)?")
+
+def _arg_value(lit:str|None):
+    "The value of a literal in a message: `...` (the user's choice) when there is none or it holds `...`"
+    if not lit: return ...
+    try: v = ast.literal_eval(lit)
+    except (ValueError, SyntaxError): return lit
+    return ... if v is ... or (isinstance(v, (list, tuple)) and ... in v) else v
+
+class ArgError(ValueError):
+    "A `ValueError` whose message marks the arguments of its fix (`$dontcare=255`): `str(e)` writes them in Python's words, `e.render(words)` in a caller's (the command line's `--dontcare 255`)"
+    words = None   # how `str()` writes the arguments of every `ArgError`: None for Python's words; see `render`
+    def __init__(self,
+        msg:str,       # the message, in Python's words with a `$` before each argument it names: `$dontcare=255`, `$n_classes`, `$codes[a codes file]`
+        names:str='',  # the arguments it names, separated by spaces (besides the keywords of `values`)
+        **values,      # values of arguments written in words (`$palette[...]`)
+    ):
+        self.template, self.arg_names, self.arg_values = msg, set(names.split()) | set(values), values
+        super().__init__(self.render())
+
+    def render(self,
+        words:callable|None=None,  # `words(name)` for a name alone, `words(name, value)` for an argument with a value (`...`: the user's choice); None: Python's words
+    ) -> str:
+        "The message with its arguments written by `words`"
+        def one(m):
+            names, text, eq, lit = m[1].split(','), m[2], m[3], m[4]
+            if not all(n in self.arg_names for n in names): return m[0]   # not an argument of this error: a `$` of a file name
+            if words is None: return m[0][1:] if text is None else text
+            if text is None and not eq: return ', '.join(words(n) for n in names)
+            return ', '.join(words(n, self.arg_values.get(n, ...) if text is not None else _arg_value(lit)) for n in names)
+        return _arg_mark.sub(one, self.template)
+
+    def __str__(self): return self.render(ArgError.words)

@@ -43,10 +43,10 @@ def label_colors(n:int) -> np.ndarray:
 # %% ../nbs/01_data.ipynb #67638615
 def _rgb_key(a): return (a[..., 0].astype(np.int64) << 16) | (a[..., 1].astype(np.int64) << 8) | a[..., 2].astype(np.int64)
 
-class LabelValueError(ValueError):
+class LabelValueError(ArgError):
     "A label map holds a value (or colour) that is no class; `fn`, `value` (an int or an (r,g,b) colour), `count` (its pixels) and `values` (every bad one) say which"
-    def __init__(self, msg:str, fn=None, value=None, count:int=0, values:list|None=None):
-        super().__init__(msg); self.fn, self.value, self.count, self.values = fn, value, count, ifnone(values, [value])
+    def __init__(self, msg:str, fn=None, value=None, count:int=0, values:list|None=None, names:str='', **arg_values):
+        super().__init__(msg, names, **arg_values); self.fn, self.value, self.count, self.values = fn, value, count, ifnone(values, [value])
 
 class LabelSpec:
     "How raw label-file values map to class indices (offset, don't-care, colour palette), and the class names and display colours."
@@ -59,11 +59,11 @@ class LabelSpec:
         colors=None,              # display colours, one RGB triple per class; `label_colors` by default
     ):
         if codes is None and n_classes is None:
-            raise ValueError("The number of classes is unknown. Fix: pass n_classes=..., codes=[...], or put a codes.txt/classes.txt in the dataset folder.")
+            raise ArgError("The number of classes is unknown. Fix: pass $n_classes=..., $codes=[...], or put a codes.txt/classes.txt in the dataset folder.", 'n_classes codes')
         codes = list(codes) if codes is not None else []
         n_classes = ifnone(n_classes, len(codes))
         if len(codes) > n_classes:
-            raise ValueError(f"{len(codes)} class names but n_classes={n_classes}. Fix: drop n_classes or make it at least {len(codes)}.")
+            raise ArgError(f"{len(codes)} class names but $n_classes={n_classes}. Fix: drop $n_classes or make it at least {len(codes)}.", 'n_classes')
         self.codes = codes + [f'class_{i}' for i in range(len(codes), n_classes)]
         self.n_classes, self.dontcare, self.offset = n_classes, dontcare, offset
         self.palette = None if palette is None else {tuple(int(v) for v in k): int(c) for k,c in palette.items()}
@@ -126,21 +126,21 @@ class LabelSpec:
         more = f" (and {len(others)} other bad values: {', '.join(map(str, others[:5]))}{'…' if len(others) > 5 else ''})" if others else ""
         what = f"Label map {fn} has value {v} at {c} pixels{more}, but the dataset has {self.n_classes} classes: {self._valid_raw()}."
         if v < 0:
-            fix = (f"{v} cannot be a class index. Fix: if {v} marks unlabelled pixels, pass dontcare={v}; "
+            fix = (f"{v} cannot be a class index. Fix: if {v} marks unlabelled pixels, pass $dontcare={v}; "
                    "otherwise this file is not a class-index map (check the tool that wrote it: it should store 0, 1, 2, … per class).")
         elif self.offset == 0 and not self.has_dontcare and int(raw.min()) >= 1 and vals.tolist() == [self.n_classes]:
             fix = (f"The values run from {int(raw.min())} to {v} with no 0: the map looks 1-based. "
-                   f"Fix: pass offset=1 (raw 1..{self.n_classes} become classes 0..{self.n_classes - 1}); or n_classes={v + 1} if 0 is a class that this map does not use.")
+                   f"Fix: pass $offset=1 (raw 1..{self.n_classes} become classes 0..{self.n_classes - 1}); or $n_classes={v + 1} if 0 is a class that this map does not use.")
         elif v == 255 and not self.has_dontcare:
-            fix = f"Fix: if 255 marks unlabelled pixels (the usual convention), pass dontcare=255; if it is a class, pass n_classes=256 (or a codes file listing every class)."
+            fix = "Fix: if 255 marks unlabelled pixels (the usual convention), pass $dontcare=255; if it is a class, pass $n_classes=256 (or $codes[a codes file] listing every class)."
         else:
-            fix = f"Fix: pass n_classes={v - self.offset + 1} (or a codes file listing every class), or dontcare={v} if {v} means 'unlabelled'."
-        return LabelValueError(f"{what} {fix}", fn, v, c, [v] + others)
+            fix = f"Fix: pass $n_classes={v - self.offset + 1} (or $codes[a codes file] listing every class), or $dontcare={v} if {v} means 'unlabelled'."
+        return LabelValueError(f"{what} {fix}", fn, v, c, [v] + others, 'dontcare offset n_classes codes')
 
     def _from_colors(self, rgb, fn):
         if self.palette is None:
-            raise ValueError(f"Label map {fn} has {rgb.shape[-1]} channels; a class-index map must have one. "
-                             "Fix: if its colours encode classes, pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt); otherwise save it as an 8-bit grayscale ('L') PNG.")
+            raise ArgError(f"Label map {fn} has {rgb.shape[-1]} channels; a class-index map must have one. "
+                           "Fix: if its colours encode classes, $palette[pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt)]; otherwise save it as an 8-bit grayscale ('L') PNG.", 'palette')
         rgb = rgb[..., :3]
         if 'palette' not in self._luts:   # sorted colour keys and their raw values, once
             cols = sorted(self.palette, key=lambda c: (c[0] << 16) | (c[1] << 8) | c[2])
@@ -155,8 +155,8 @@ class LabelSpec:
             col = (c >> 16, (c >> 8) & 255, c & 255)
             more = f" ({len(ukeys)} unknown colours in all, {int((~known).sum())} pixels)" if len(ukeys) > 1 else ""
             raise LabelValueError(f"Label image {fn} has colour {col} at {int(counts[i])} pixels, which is not in the palette of {len(keys)} colours{more}. "
-                                  f"Fix: add {col} to `palette` with its class, or correct the file (anti-aliased or JPEG-compressed colour labels need cleaning).",
-                                  fn, col, int(counts[i]), [(int(u) >> 16, (int(u) >> 8) & 255, int(u) & 255) for u in ukeys[np.argsort(-counts, kind='stable')]])
+                                  f"Fix: $palette[add {col} to `palette` with its class], or correct the file (anti-aliased or JPEG-compressed colour labels need cleaning).",
+                                  fn, col, int(counts[i]), [(int(u) >> 16, (int(u) >> 8) & 255, int(u) & 255) for u in ukeys[np.argsort(-counts, kind='stable')]], palette=col)
         return vals[idx]
 
 # %% ../nbs/01_data.ipynb #799bb6ef
@@ -198,7 +198,7 @@ def from_codes(cls:LabelSpec,
     names, colors = read_codes(fn) if fn is not None else ({}, {})
     raw = [k for k in names if k != dontcare]
     if n_classes is None:
-        if not raw: raise ValueError(f"The number of classes is unknown{' (' + str(fn) + ' lists none)' if fn else ''}. Fix: pass n_classes=..., or put a codes.txt/classes.txt in the dataset folder.")
+        if not raw: raise ArgError(f"The number of classes is unknown{' (' + str(fn) + ' lists none)' if fn else ''}. Fix: pass $n_classes=..., or put a codes.txt/classes.txt in the dataset folder.", 'n_classes')
         n_classes = max(raw) + 1 - offset
     codes = [names.get(c + offset, f'class_{c}') for c in range(n_classes)]
     if palette is None and colors: palette = {v: k for k, v in colors.items()}
@@ -277,8 +277,8 @@ class ReadLabelMap(DisplayedTransform):
         im = _open(fn, 'Label map')
         raw = label_values(im, self.spec, fn)
         if raw.ndim == 3 and self.spec.palette is None:
-            raise ValueError(f"Label map {fn} has {len(im.getbands())} channels (mode {im.mode}) in several colours; a class-index map has one channel. "
-                             "Fix: if its colours encode classes, pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt); otherwise save it as an 8-bit grayscale ('L') PNG.")
+            raise ArgError(f"Label map {fn} has {len(im.getbands())} channels (mode {im.mode}) in several colours; a class-index map has one channel. "
+                           "Fix: if its colours encode classes, $palette[pass palette={(r,g,b): class, ...} (or list rgb=(r,g,b) per class in classes.txt)]; otherwise save it as an 8-bit grayscale ('L') PNG.", 'palette')
         out = self.spec.encode(raw, fn)
         res = PILMask(Image.fromarray(out.astype(np.uint8 if self.spec.n_values <= 256 else np.int32)))
         res.fn = fn
@@ -375,7 +375,7 @@ class PairedFile(DisplayedTransform):
         fn = Path(fn); parts = list(fn.parts)
         for i in range(len(parts) - 2, -1, -1):
             if parts[i] in self.folders: parts[i] = self.folders[parts[i]]; break
-        else: raise ValueError(f"Label map {fn} is not inside a folder named {' or '.join(map(repr, self.folders))}. Fix: keep label maps in that folder, or pass the folder names of your layout.")
+        else: raise ArgError(f"Label map {fn} is not inside a folder named {' or '.join(map(repr, self.folders))}. Fix: keep label maps in that folder, or pass $labels,images,instances[the folder names of your layout].", 'labels images instances')
         stem, (src, dst) = fn.stem, self.suffix
         if src and stem.endswith(src): stem = stem[:-len(src)]
         d = Path(*parts[:-1])
@@ -408,7 +408,7 @@ def spade_tfms(
     for name, s in (('size', size), ('load_size', load_size)):
         hw = [s] if isinstance(s, int) else list(s) if isinstance(s, (tuple, list)) else [s] if s is not None else []
         if s is not None and (len(hw) not in (1, 2) or not all(isinstance(v, int) and v > 0 for v in hw)):
-            raise ValueError(f"{name}={s!r}: a size is a positive whole number of pixels, or (height, width). Fix: pass e.g. {name}=256 or {name}=(256, 512).")
+            raise ArgError(f"${name}={s!r}: a size is a positive whole number of pixels, or (height, width). Fix: pass e.g. ${name}=256 or ${name}=(256, 512).", name)
     tfms = [Resize(ifnone(load_size, size), method=method)]
     if load_size is not None: tfms.append(RandomCrop(size))
     if flip: tfms.append(FlipItem(0.5))
@@ -417,9 +417,9 @@ def spade_tfms(
 # %% ../nbs/01_data.ipynb #6d798353
 def _list_files(folder, what, exts=_photo_exts):
     folder = Path(folder)
-    if not folder.is_dir(): raise ValueError(f"{what} folder {folder} does not exist. Fix: point `path` at the dataset folder, or pass the folder names of your layout.")
+    if not folder.is_dir(): raise ArgError(f"{what} folder {folder} does not exist. Fix: point $path[`path`] at the dataset folder, or pass $labels,images,instances[the folder names of your layout].", 'path labels images instances')
     fns = get_files(folder, extensions=set(exts) | {e.lower() for e in exts}, recurse=True)
-    if not fns: raise ValueError(f"{what} folder {folder} is empty: no {'/'.join(sorted({e.lower() for e in exts}))} files. Fix: point `path` at the dataset folder.")
+    if not fns: raise ArgError(f"{what} folder {folder} is empty: no {'/'.join(sorted({e.lower() for e in exts}))} files. Fix: point $path[`path`] at the dataset folder.", 'path')
     broken = [f for f in fns if f.is_symlink() and not f.exists()]
     if broken: raise ValueError(f"{len(broken)} files in {folder} are symbolic links to files that do not exist: {broken[0]} -> {os.readlink(broken[0])}{' …' if len(broken) > 1 else ''}. Fix: restore the files they point to, or remove the links.")
     seen = {}
@@ -471,13 +471,13 @@ def pair_files(
         if not ms: continue
         msg, hint = f"{len(ms)} label maps have no {k}: {_few(ms)}.", (_pairing_hint(ms[0], get_photo, photos) if k == 'photo' else '')
         if unpaired == 'skip': warnings.warn(msg + hint + " They are skipped.")
-        else: raise ValueError(msg + (hint or " Fix: add the missing files, remove these label maps, or pass unpaired='skip'."))
+        else: raise ArgError(msg + (hint or " Fix: add the missing files, remove these label maps, or pass $unpaired='skip'."), 'unpaired')
     if photos is not None:
         orphans = sorted(set(map(Path, photos)) - paired)
         msg = f"{len(orphans)} photos have no label map: {_few(orphans)}."
         if orphans and unpaired == 'skip': warnings.warn(msg + " They are not used.")
-        elif orphans: raise ValueError(msg + " Fix: add their label maps, remove the photos, or pass unpaired='skip'.")
-    if not found: raise ValueError(f"No label map has a photo (looked at {len(labels)} label maps). Fix: check the folder names of the layout.")
+        elif orphans: raise ArgError(msg + " Fix: add their label maps, remove the photos, or pass $unpaired='skip'.", 'unpaired')
+    if not found: raise ArgError(f"No label map has a photo (looked at {len(labels)} label maps). Fix: check $labels,images[the folder names of the layout].", 'labels images')
     return L(found)
 
 # %% ../nbs/01_data.ipynb #d722bde8
@@ -546,12 +546,12 @@ class SegMapDataLoaders(DataLoaders):
         **kwargs,                        # passed to `DataBlock.dataloaders` (num_workers, device, …)
     ):
         "Build `DataLoaders` from a list of label files and the rules that find their photos"
-        if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1. Fix: pass e.g. bs=8.")
-        if unpaired not in ('error', 'skip'): raise ValueError(f"unpaired={unpaired!r}. Fix: pass unpaired='error' or unpaired='skip'.")
+        if not (isinstance(bs, int) and bs >= 1): raise ArgError(f"$bs={bs!r}: the batch size must be a whole number of at least 1. Fix: pass e.g. $bs=8.", 'bs')
+        if unpaired not in ('error', 'skip'): raise ArgError(f"$unpaired={unpaired!r}. Fix: pass $unpaired='error' or $unpaired='skip'.", 'unpaired')
         labels = pair_files(labels, get_photo, photos, get_instance, unpaired)
         random_split = splitter is None
         if random_split:
-            if not 0 <= valid_pct < 1: raise ValueError(f"valid_pct={valid_pct}: the validation share must be at least 0 and below 1. Fix: pass e.g. valid_pct=0.2.")
+            if not 0 <= valid_pct < 1: raise ArgError(f"$valid_pct={valid_pct}: the validation share must be at least 0 and below 1. Fix: pass e.g. $valid_pct=0.2.", 'valid_pct')
             splitter = RandomSplitter(valid_pct, seed=seed)
         dblock = segmap_dblock(spec, get_photo, get_instance, splitter,
                                ifnone(item_tfms, spade_tfms(size, load_size, flip)), batch_tfms)
@@ -570,8 +570,8 @@ class SegMapDataLoaders(DataLoaders):
         path:Path|str,                 # dataset folder
         labels:str='labels',           # sub-folder of label maps
         images:str='images',           # sub-folder of photos (same stem as the label map, any image extension)
-        inst:str|None='inst',          # sub-folder of instance maps; used when it exists
-        use_instance:bool|None=None,   # None: use instance maps when `inst` exists
+        instances:str|None='inst',     # sub-folder of instance maps; used when it exists
+        use_instance:bool|None=None,   # None: use instance maps when `instances` exists
         codes:list|str|Path|None=None, # class names, or a codes/classes file; default `classes.txt` (else `codes.txt`) in `path`
         n_classes:int|None=None,       # number of classes, when no codes say it
         dontcare:int|None=None,        # raw value meaning "unlabelled" (e.g. 255)
@@ -584,18 +584,21 @@ class SegMapDataLoaders(DataLoaders):
     ):
         "The custom layout: `images/` + `labels/` (+ `inst/`), matched by file stem; `splits/` chooses training, validation and test items"
         path = Path(path)
+        if 'inst' in kwargs:   # the earlier name of `instances`
+            warnings.warn("from_folder(inst=...) is deprecated: the sub-folder of instance maps is instances=..., as labels= and images= name theirs.", DeprecationWarning, stacklevel=2)
+            instances = kwargs.pop('inst')
         if not path.is_dir(): raise ValueError(f"Dataset folder {path} does not exist. Fix: pass the folder that contains '{labels}/' and '{images}/'.")
         spec = _make_spec(path, codes, n_classes, dontcare, offset, palette)
         if use_instance is None:
-            use_instance = inst is not None and (path/inst).is_dir()
-            if use_instance and not any((path/inst).iterdir()):
-                raise ValueError(f"Instance folder {path/inst} is empty, so no label map has an instance map. Fix: remove the empty folder, or pass use_instance=False.")
+            use_instance = instances is not None and (path/instances).is_dir()
+            if use_instance and not any((path/instances).iterdir()):
+                raise ArgError(f"Instance folder {path/instances} is empty, so no label map has an instance map. Fix: remove the empty folder, or pass $use_instance=False.", 'use_instance')
         get_photo = PairedFile({labels: images})
-        get_inst = PairedFile({labels: inst}, exts=('.png', '.tif', '.tiff'), what='instance map') if use_instance else None
+        get_inst = PairedFile({labels: instances}, exts=('.png', '.tif', '.tiff'), what='instance map') if use_instance else None
         has_splits = bool(splits) and (path/splits).is_dir()
         if (valid_split or train_split) and not has_splits:
-            raise ValueError(f"{'valid_split' if valid_split else 'train_split'}={valid_split or train_split!r}, but there is no split folder {path/(splits or 'splits')}. "
-                             "Fix: put the split files (a file stem per line) there, or drop the option for a random split (valid_pct=).")
+            raise ArgError(f"${'valid_split' if valid_split else 'train_split'}={valid_split or train_split!r}, but there is no split folder {path/(splits or 'splits')}. "
+                           "Fix: put the split files (a file stem per line) there, or drop the option for a random split ($valid_pct=).", 'valid_split train_split valid_pct')
         if 'splitter' not in kwargs and has_splits: kwargs['splitter'] = SplitFiles(path/splits, valid_split, train_split)
         return cls.from_pairs(path, _list_files(path/labels, 'Label'), spec, get_photo, get_inst,
                               photos=_list_files(path/images, 'Photo'), **kwargs)
@@ -613,7 +616,7 @@ def _make_spec(path, codes, n_classes, dontcare, offset, palette, defaults=('cla
                           f"{b.name}: {len(nb)} classes, value {diff} is {nb.get(diff)!r}): using {a.name}. Fix: delete the wrong file, or pass codes= the one to use.")
         fn = found[0] if found else None
     else: fn = Path(codes)
-    if fn is not None and not fn.is_file(): raise ValueError(f"Codes file {fn} does not exist. Fix: pass the path of a codes.txt/classes.txt, a list of names, or n_classes=.")
+    if fn is not None and not fn.is_file(): raise ArgError(f"Codes file {fn} does not exist. Fix: pass $codes[the path of a codes.txt/classes.txt, a list of names], or $n_classes=.", 'codes n_classes')
     return LabelSpec.from_codes(fn, n_classes, dontcare, offset, palette)
 
 def _line_stem(line:str) -> str:
@@ -630,20 +633,20 @@ class SplitFiles:
     ):
         self.folder = Path(folder)
         files = {f.stem: f for f in sorted(self.folder.glob('*.txt'))}
-        if not files: raise ValueError(f"Split folder {self.folder} holds no .txt files. Fix: add train.txt and val.txt (a file stem per line), or remove the folder for a random split (valid_pct=).")
+        if not files: raise ArgError(f"Split folder {self.folder} holds no .txt files. Fix: add train.txt and val.txt (a file stem per line), or remove the folder for a random split ($valid_pct=).", 'valid_pct')
         listing = ', '.join(f'{n}.txt' for n in files)
         def pick(v, what):
             v = [v] if isinstance(v, (str, Path)) else list(v)
             v = [str(x)[:-4] if str(x).endswith('.txt') else str(x) for x in v]
             bad = [x for x in v if x not in files]
-            if bad: raise ValueError(f"{what}_split={bad[0]!r}: {self.folder} has no {bad[0]}.txt; it has {listing}. Fix: pass {what}_split= one of {', '.join(map(repr, files))}.")
+            if bad: raise ArgError(f"${what}_split={bad[0]!r}: {self.folder} has no {bad[0]}.txt; it has {listing}. Fix: pass ${what}_split= one of {', '.join(map(repr, files))}.", f'{what}_split')
             return v
         if valid is None:
             valid = next(([n] for n in ('valid', 'val', 'validation', 'test') if n in files), None)
             if valid is None:
                 other = [n for n in files if n != 'train']
-                raise ValueError(f"Split folder {self.folder} has {listing} but no valid.txt, val.txt or test.txt, so which items validate is unknown. "
-                                 f"Fix: choose the validation split, e.g. valid_split={(other or list(files))[-1]!r}; or remove the folder for a random split (valid_pct=).")
+                raise ArgError(f"Split folder {self.folder} has {listing} but no valid.txt, val.txt or test.txt, so which items validate is unknown. "
+                               f"Fix: choose the validation split, e.g. $valid_split={(other or list(files))[-1]!r}; or remove the folder for a random split ($valid_pct=).", 'valid_split valid_pct')
         self.valid = pick(valid, 'valid')
         self.train = pick(train, 'train') if train is not None else (['train'] if 'train' in files and 'train' not in self.valid else None)
         self.test = [n for n in ('test',) if n in files and n not in self.valid and n not in (self.train or [])]
@@ -678,12 +681,12 @@ class SplitFiles:
 
 def _check_counts(n, n_train, n_valid, bs, valid_pct=None):
     "Errors, before any training, for too little data: nothing to train on, an empty random validation set (unless `valid_pct` is 0), or fewer items than a batch"
-    if n_train == 0: raise ValueError(f"No label map is left to train on: {n} in all, {n_valid} for validation. Fix: give the training split items (train.txt or train_split=), or a smaller validation share.")
+    if n_train == 0: raise ArgError(f"No label map is left to train on: {n} in all, {n_valid} for validation. Fix: give the training split items (train.txt or $train_split=), or a smaller validation share.", 'train_split')
     if n_valid == 0 and valid_pct:   # None: split files, which name at least one item each (`SplitFiles`); 0: no validation, as asked
-        fix = f"pass valid_pct={max(0.2, round(1.5 / n, 2))} or more, add data, or valid_pct=0 to train without validation" if n > 1 else "add data, or pass valid_pct=0 to train without validation"
-        raise ValueError(f"The validation set is empty: valid_pct={valid_pct} of {n} label maps rounds to 0. Fix: {fix}.")
-    if n_train < bs: raise ValueError(f"The training set has {n_train} label maps, fewer than bs={bs}: training drops the last incomplete batch, so an epoch would have no batch. "
-                                      f"Fix: pass bs={n_train} or smaller, or add data.")
+        fix = f"pass $valid_pct={max(0.2, round(1.5 / n, 2))} or more, add data, or $valid_pct=0 to train without validation" if n > 1 else "add data, or pass $valid_pct=0 to train without validation"
+        raise ArgError(f"The validation set is empty: $valid_pct={valid_pct} of {n} label maps rounds to 0. Fix: {fix}.", 'valid_pct')
+    if n_train < bs: raise ArgError(f"The training set has {n_train} label maps, fewer than $bs={bs}: training drops the last incomplete batch, so an epoch would have no batch. "
+                                    f"Fix: pass $bs={n_train} or smaller, or add data.", 'bs')
 
 
 # %% ../nbs/01_data.ipynb #8bc65793
@@ -815,17 +818,18 @@ def _check_layout(path:Path, layout:str, n_classes:int|tuple, dontcare=None, off
     fn = next((path/f for f in ('classes.txt', 'codes.txt') if (path/f).is_file()), None)
     reads = f"file value {dontcare} as don't-care and " if dontcare is not None else ""
     reads += f"values {offset}..{offset + max(L(n_classes)) - 1} as its {max(L(n_classes))} classes"
-    fix = f"Fix: use the custom layout (layout='custom') with the n_classes=, dontcare= and offset= of your data; or point path at the {layout} dataset."
+    fix = f"Fix: use the custom layout ($layout='custom') with the $n_classes=, $dontcare= and $offset= of your data; or point $path at the {layout} dataset."
+    fixes = 'layout n_classes dontcare offset path'   # the arguments `fix` names
     if fn is None:
         if own_file and not (path/own_file).is_file():
-            raise ValueError(f"Dataset {path} has no {own_file} and no classes.txt/codes.txt: nothing shows that it holds {layout} files, and the {layout} layout reads {reads}. "
-                             f"{fix} If it is {layout} data, add {own_file} from the {layout} release.")
+            raise ArgError(f"Dataset {path} has no {own_file} and no classes.txt/codes.txt: nothing shows that it holds {layout} files, and the {layout} layout reads {reads}. "
+                           f"{fix} If it is {layout} data, add {own_file} from the {layout} release.", fixes)
         return
     names = [k for k in read_codes(fn)[0] if k != dontcare]
     k = max(names) + 1 - offset if names else 0
     if k not in L(n_classes):
-        raise ValueError(f"Dataset {path} does not look like {layout}: its {fn.name} lists {len(names)} classes (values {min(names, default=0)}..{max(names, default=0)}), "
-                         f"but the {layout} layout reads {reads}. {fix}")
+        raise ArgError(f"Dataset {path} does not look like {layout}: its {fn.name} lists {len(names)} classes (values {min(names, default=0)}..{max(names, default=0)}), "
+                       f"but the {layout} layout reads {reads}. {fix}", fixes)
 
 @patch(cls_method=True)
 @delegates(SegMapDataLoaders.from_pairs, but=['labels', 'spec', 'get_photo', 'get_instance', 'photos'])
@@ -861,7 +865,7 @@ def from_cityscapes(cls:SegMapDataLoaders,
         return cls.from_folder(path, codes=_cityscapes_codes, use_instance=use_instance and (path/'inst').is_dir(), **kwargs)
     spec = LabelSpec(_cityscapes_codes)
     labels = [f for f in _list_files(path/'gtFine', 'Label', ('.png',)) if f.stem.endswith('_labelIds')]
-    if not labels: raise ValueError(f"No *_gtFine_labelIds.png files under {path/'gtFine'}. Fix: create them with cityscapesScripts, or point `path` at the Cityscapes root.")
+    if not labels: raise ArgError(f"No *_gtFine_labelIds.png files under {path/'gtFine'}. Fix: create them with cityscapesScripts, or point $path[`path`] at the Cityscapes root.", 'path')
     get_inst = PairedFile({'gtFine': 'gtFine'}, ('_labelIds', '_instanceIds'), ('.png',), 'instance map') if use_instance else None
     kwargs.setdefault('splitter', FuncSplitter(partial(_folder_splitter, valid_names={'val'})))
     return cls.from_pairs(path, labels, spec, PairedFile({'gtFine': 'leftImg8bit'}, ('_gtFine_labelIds', '_leftImg8bit'), ('.png',)),
@@ -898,6 +902,8 @@ def from_coco_stuff(cls:SegMapDataLoaders,
     return cls.from_pairs(path, labels, spec, PairedFile({f'{s}_label': f'{s}_img' for s in splits}), get_inst, photos=photos, **kwargs)
 
 # %% ../nbs/01_data.ipynb #95b30e2f
+_LAYOUTS = dict(custom='from_folder', ade20k='from_ade20k', cityscapes='from_cityscapes', coco='from_coco_stuff')   # the layouts of `from_layout`, and the factory of each
+
 @patch(cls_method=True)
 def from_layout(cls:SegMapDataLoaders,
     path:Path|str,        # dataset folder
@@ -905,6 +911,5 @@ def from_layout(cls:SegMapDataLoaders,
     **kwargs,             # passed to the layout's factory
 ):
     "Build `DataLoaders` for a dataset layout given by name (what the command line uses)"
-    fs = dict(custom=cls.from_folder, ade20k=cls.from_ade20k, cityscapes=cls.from_cityscapes, coco=cls.from_coco_stuff)
-    if layout not in fs: raise ValueError(f"Unknown layout {layout!r}. Fix: use one of {', '.join(fs)}.")
-    return fs[layout](path, **kwargs)
+    if layout not in _LAYOUTS: raise ValueError(f"Unknown layout {layout!r}. Fix: use one of {', '.join(_LAYOUTS)}.")
+    return getattr(cls, _LAYOUTS[layout])(path, **kwargs)
