@@ -40,7 +40,8 @@ def synthetic_dls(
 ):
     "`SegMapDataLoaders` of random blob label maps (+ instance maps) and noisy photos of the configuration's size: `n_batches` training batches, one validation item"
     from fastai.data.transforms import IndexSplitter
-    from spade_fastai.data import SegMapDataLoaders, make_toy_folder
+    from spade_fastai.data import SegMapDataLoaders
+    from spade_fastai.testing import make_toy_folder
     d = data_spec(name); bs = bs or d['bs']
     n = bs * n_batches + 1
     make_toy_folder(path, n=n, size=d['size'], n_classes=d['n_classes'], use_instance=d['instances'], codes=False)
