@@ -51,6 +51,7 @@ def _command(f):
     _COMMANDS[f.__name__] = f
     return f
 
+_LIB_NAMES = dict(use_vae='vae')   # arguments of the library whose option has another name: `use_vae=True` is `--vae`
 _FLAG_NAMES = dict(use_instance='instance')   # parameters whose flag has another name: `use_instance` is `--no-instance`, as the official option
 
 def _signature(f) -> inspect.Signature:
@@ -81,6 +82,11 @@ def _cli_word(
         return ("list rgb=(r,g,b) per class in a classes.txt, passed with --codes FILE" if not value or value[0] is ... else
                 f"add {value[0]} as the rgb=(r,g,b) of its class in a classes.txt, passed with --codes FILE")
     if name == 'path': return '--data'   # the dataset folder
+    if name == 'weights':                 # the VGG19 weights of the perceptual loss (`VGG19Features`): --vgg-weights FILE; 'DEFAULT', torchvision's, is no --vgg-weights
+        return 'no --vgg-weights' if value and value[0] == 'DEFAULT' else _cli_word('vgg_weights', *value)
+    if name == 'lambda_vgg' and value and value[0] == 0: return '--no-vgg'   # no perceptual loss
+    if name == 'dl': return '(--valid-pct F, or a splits/ folder)'           # `evaluate`'s DataLoader: on the command line, the dataset's validation split
+    name = _LIB_NAMES.get(name, name)
     opts = _options()
     if name not in opts: return name if not value else f"{name}={value[0]!r}"   # no option sets it: Python's words
     flag, metavar, default = opts[name]
@@ -584,15 +590,8 @@ _EXAMPLES = dict(
              "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)\n"
              "  spade-fastai evaluate --model run2/spade.pkl --data my_data --labels masks --images photos --codes my_data/classes.txt --dontcare 255 --valid-pct 0.1 --out run2/eval\n"
              "  (the dataset options as in training, so that the validation pairs are the same)")
-_CLI_WORDS = [   # fixes of the library's messages that do not mark their arguments yet (`ArgError`), in the words of the command line
-    ("as `weights=`", "with --vgg-weights FILE"), ("weights='DEFAULT'", "no --vgg-weights"), ("(lambda_vgg=0)", "(--no-vgg)"),
-    ("lambda_vgg=0", "--no-vgg"),                                                # losses: the VGG19 weights (being rewritten)
-    ("use_vae=True", "--vae"), ("use_instance=False", "--no-instance"),          # generator, learner, inference
-    ("(valid_pct, splits/), or pass dl=.", "(--valid-pct F, or a splits/ folder)."),   # metrics.evaluate
-    ("pass another path=", "pass another --out")]                                # scenes.make_scenes
-_CLI_RES = [
-    (r"raise `n_classes` above (\d+), or mark \1 as don't-care when the data is loaded", r"raise --n-classes above \1, or pass --dontcare \1"),   # core.onehot_labels
-    (r"size=\((\d+), (\d+)\)", lambda m: f"--size {m[1]}" if m[1] == m[2] else f"--size {m[1]}x{m[2]}")]                                   # learner: spade_learner's size
+_CLI_WORDS = [   # fixes of the library's messages that do not mark their arguments (`ArgError`), in the words of the command line
+    ("pass another path=", "pass another --out")]   # scenes.make_scenes: its module does without torch, so without `spade_fastai.core`
 
 def _one_line(e:BaseException) -> str:
     "The message of `e` as one line, in the words of the command line"
@@ -603,7 +602,6 @@ def _one_line(e:BaseException) -> str:
         head, _, rest = last.partition(': ')
         msg = rest if rest and all(p.isidentifier() for p in head.split('.')) else last   # `ValueError: …`, `spade_fastai.data.LabelValueError: …`
     for a, b in _CLI_WORDS: msg = msg.replace(a, b)
-    for a, b in _CLI_RES: msg = re.sub(a, b, msg)
     if type(e).__name__ == 'WeightsUnavailableError' and '--no-vgg' not in msg: msg += ' Or train without the VGG loss: --no-vgg.'
     return ' '.join(msg.split())
 

@@ -100,8 +100,8 @@ class SPADEGenerator(nn.Module):
                                  "Fix: build it with `semantic_input` and the generator's settings, or pass the integer label map.")
             return seg
         if self.use_instance and instance is None:
-            raise ValueError("This generator was built with use_instance=True and needs the instance map for its edge channel. "
-                             "Fix: call it with `instance=...`, or build it with use_instance=False.")
+            raise ArgError("This generator was built with use_instance=True and needs the instance map for its edge channel. "
+                             "Fix: call it with `instance=...`, or build it with $use_instance=False.", 'use_instance')
         if not self.use_instance and instance is not None:
             raise ValueError("An instance map was passed, but this generator was built with use_instance=False. "
                              "Fix: leave out `instance`, or build it with use_instance=True.")
@@ -130,7 +130,7 @@ class SPADEGenerator(nn.Module):
             x = self.fc(z).view(-1, 16 * self.ngf, self.sh, self.sw)
         else:
             if z is not None:
-                raise ValueError("This generator was built with use_vae=False and takes no z. Fix: leave out z, or build it with use_vae=True.")
+                raise ArgError("This generator was built with use_vae=False and takes no z. Fix: leave out z, or build it with $use_vae=True.", 'use_vae')
             x = self.fc(seg_at((self.sh, self.sw) if grid is None else tuple(grid)))
         x = self.head_0(x, seg_at(x.shape[-2:]))
         x = self.up(x)

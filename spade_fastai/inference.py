@@ -160,7 +160,7 @@ def encode_style(self:SPADEGANLearner,
 ) -> tuple:                    # `mu` and `logvar`, each (len(photos), z_dim), on the CPU
     "Style codes of photos: the mean and log-variance of the style encoder's Gaussian, in eval mode"
     m = self.model
-    if m.encoder is None: raise ValueError("This learner has no style encoder, so photos have no style code. Fix: train with spade_learner(..., use_vae=True).")
+    if m.encoder is None: raise ArgError("This learner has no style encoder, so photos have no style code. Fix: train with $use_vae[spade_learner(..., use_vae=True)].", use_vae=True)
     photos = photos if isinstance(photos, (list, tuple)) else [photos]
     if not len(photos): raise ValueError("No photos to encode: an empty list. Fix: pass a photo or a list of them.")
     G = m.generator
@@ -198,7 +198,7 @@ def synthesize(self:SPADEGANLearner,
     lbl = lbls.repeat_interleave(n, 0).to(dev)
     if not G.use_vae and (z is not None or style is not None or n > 1):
         raise ValueError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
-                         "Fix: call with n=1 and no z/style, or train with spade_learner(..., use_vae=True).")
+                         "Fix: call with n=1 and no z/style, or train with $use_vae[spade_learner(..., use_vae=True)].", use_vae=True)
     with eval_mode(m), torch.no_grad():
         if style is not None:
             mu, logvar = (t.to(dev) for t in self.encode_style(style))

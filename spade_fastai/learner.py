@@ -47,7 +47,7 @@ class SPADEGAN(GANModule):
     ):
         super().__init__(generator, critic)
         if encoder is not None and not generator.use_vae:
-            raise ValueError("A style encoder needs a generator with use_vae=True (z input). Fix: build the generator with use_vae=True, or drop the encoder.")
+            raise ArgError("A style encoder needs a generator with $use_vae=True (z input). Fix: build the generator with $use_vae=True, or drop the encoder.", 'use_vae')
         self.encoder, self.use_ema, self._cache = encoder, False, {}
 
     def __getstate__(self):
@@ -350,8 +350,8 @@ def spade_learner(
     G = SPADEGenerator(spec.n_classes, dontcare=spec.has_dontcare, use_instance=inst, ngf=ngf, z_dim=z_dim, use_vae=use_vae,
                        num_upsampling_layers=num_upsampling_layers, crop_size=w, aspect_ratio=w / h, norm=spade_norm, hidden=hidden)
     if G.out_size != (h, w):
-        raise ValueError(f"The generator makes {G.out_size[0]}x{G.out_size[1]} images, but the data is {h}x{w}. "
-                         f"Fix: use a size whose width is a multiple of 2**{G.n_up} and whose aspect ratio gives a whole starting grid, e.g. size=({h - h % 2**G.n_up or 2**G.n_up}, {w - w % 2**G.n_up or 2**G.n_up}).")
+        raise ArgError(f"The generator makes {G.out_size[0]}x{G.out_size[1]} images, but the data is {h}x{w}. "
+                         f"Fix: use a size whose width is a multiple of 2**{G.n_up} and whose aspect ratio gives a whole starting grid, e.g. $size=({h - h % 2**G.n_up or 2**G.n_up}, {w - w % 2**G.n_up or 2**G.n_up}).", 'size')
     D = MultiscaleDiscriminator(G.semantic_nc + 3, num_D=num_D, n_layers=n_layers_D, ndf=ndf)
     E = ConvEncoder(ngf, z_dim=z_dim) if use_vae else None
     gan = SPADEGAN(G, D, E)

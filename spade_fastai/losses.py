@@ -160,8 +160,8 @@ def _vgg_features_sd(sd:dict, src:str, expected:dict) -> dict:
     if missing: raise ValueError(f"{src} is not a complete VGG19 state dict: key {('features.' if prefixed else '') + missing[0][len('features.'):]!r} is missing ({len(missing)} of {len(expected)} missing). {_vgg_fix}")
     return out
 
-_vgg_words = dict(name='VGG19', needs='the perceptual (VGG) loss needs them', local='as `weights=`', cached="weights='DEFAULT'",
-                  without='switch the perceptual loss off (lambda_vgg=0)')   # how `pretrained_weights`' messages speak of VGG19 here
+_vgg_words = dict(name='VGG19', needs='the perceptual (VGG) loss needs them', local='as $weights[`weights=`]', cached="$weights='DEFAULT'",
+                  without='switch the perceptual loss off ($lambda_vgg=0)', names='weights lambda_vgg')   # how `pretrained_weights`' messages speak of VGG19 here, marking its arguments (`ArgError`)
 
 # %% ../nbs/07_losses.ipynb #7dcdabb7
 class VGG19Features(nn.Module):

@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # fastai's import warns about its own use of to
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
     from fastai.vision.all import *
 from .data import *
+from .core import ArgError
 from .pretrained import WeightsUnavailableError, hub_cache_path, pretrained_weights
 from .learner import SPADEGANLearner, eval_mode, _plain
 from .inference import *   # SPADEGANLearner.synthesize, encode_style
@@ -198,7 +199,7 @@ def _eval_batches(
         yield _plain(lbl).to(dev).long(), _plain(real).to(dev).float(), _plain(fake).to(dev).float()
         seen += len(lbl)
         if n is not None and seen >= n: break
-    if seen == 0: raise ValueError("The validation DataLoader is empty: there is nothing to evaluate. Fix: give the dataset a validation split (valid_pct, splits/), or pass dl=.")
+    if seen == 0: raise ArgError("The validation DataLoader is empty: there is nothing to evaluate. Fix: give the dataset a validation split $dl[(valid_pct, splits/), or pass dl=].", 'dl')
 
 @contextmanager
 def _segment_fn(segmenter, n_classes:int):

@@ -11,28 +11,36 @@ from pathlib import Path
 from urllib.parse import urlparse
 import torch
 from torchvision.models import WeightsEnum
+from .core import ArgError
 
 # %% auto #0
 __all__ = ['WeightsUnavailableError', 'read_state_dict', 'hub_cache_path', 'pretrained_weights']
 
 # %% ../nbs/06_pretrained.ipynb #6bbdd3d2
-class WeightsUnavailableError(OSError):
-    "Pretrained weights are neither cached nor downloadable (typically: no internet)."
+class WeightsUnavailableError(ArgError, OSError):
+    "Pretrained weights are neither cached nor downloadable (typically: no internet). An `OSError`, and an `ArgError` whose message marks the arguments of its fix"
+
+class _MissingFileError(ArgError, FileNotFoundError):
+    "A `FileNotFoundError` whose message marks the arguments of its fix (`ArgError`)"
+
+class _FolderError(ArgError, IsADirectoryError):
+    "An `IsADirectoryError` whose message marks the arguments of its fix (`ArgError`)"
 
 # %% ../nbs/06_pretrained.ipynb #76651509
 def read_state_dict(
     path:str|Path, # the file, as written by `torch.save(net.state_dict(), path)`
     what:str,      # what the file is, for the messages: 'VGG19 weights file' reads "Cannot read VGG19 weights file <path>"
     fix:str,       # what to do when it cannot be used: the text after "Fix: "
+    names:str='',  # the arguments that `fix` marks, as in an `ArgError` (`$weights='DEFAULT'`)
 ) -> dict:         # the state dict, its tensors on the CPU
     "`torch.load(path, map_location='cpu', weights_only=True)`, checked to be a dict; every error names `what`, the file and the `fix`"
     path, What = Path(path), what[:1].upper() + what[1:]
     if not path.is_file():
-        if path.is_dir(): raise IsADirectoryError(f"{What} {path} is a folder, not a file. Fix: {fix}")
-        raise FileNotFoundError(f"{What} {path} does not exist. Fix: {fix}")
+        if path.is_dir(): raise _FolderError(f"{What} {path} is a folder, not a file. Fix: {fix}", names)
+        raise _MissingFileError(f"{What} {path} does not exist. Fix: {fix}", names)
     try: sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f"Cannot read {what} {path}: {str(e).strip().rstrip('.')}. Fix: {fix}") from None
-    if not isinstance(sd, dict): raise ValueError(f"{What} {path} holds a {type(sd).__name__}, not a state dict. Fix: {fix}")
+    except Exception as e: raise ArgError(f"Cannot read {what} {path}: {str(e).strip().rstrip('.')}. Fix: {fix}", names) from None
+    if not isinstance(sd, dict): raise ArgError(f"{What} {path} holds a {type(sd).__name__}, not a state dict. Fix: {fix}", names)
     return sd
 
 # %% ../nbs/06_pretrained.ipynb #72ccc83d
@@ -57,6 +65,7 @@ def pretrained_weights(
     local:str='as `path=`',    # how the caller passes a local copy, after "pass the path of a local copy"
     cached:str='no path',      # how the caller asks for the torch hub cache, before "for the torch hub cache"
     without:str='',            # how to do without the weights: 'switch the perceptual loss off (lambda_vgg=0)'
+    names:str='',              # the arguments that `local`, `cached` and `without` mark, as in an `ArgError` (`$weights='DEFAULT'`): the errors are `ArgError`s
 ) -> dict:                     # the state dict, on the CPU
     "torchvision's `weights` from the file `path`, else the torch hub cache, else a download with a `timeout`; `WeightsUnavailableError` when none works"
     name = name or type(weights).__name__.removesuffix('_Weights').replace('_', '-')
@@ -65,7 +74,7 @@ def pretrained_weights(
     if path is not None:
         return read_state_dict(path, f'{name} weights file', _either(
             f"pass the path of {cache.name} (torchvision's {label}, from {url}) or of another {name} state dict",
-            f"{cached} for the torch hub cache ({cache})", without))
+            f"{cached} for the torch hub cache ({cache})", without), names)
     if cache.is_file(): return read_state_dict(cache, f'the cached {name} weights', 'delete the file to download it again, or copy a good one there.')
     err = None
     if download:
@@ -78,4 +87,4 @@ def pretrained_weights(
            else "are not on this machine, and downloads are off (download=False)")
     raise WeightsUnavailableError(f"The {label} {how}{'; ' + needs if needs else ''}. Fix: " + _either(
         f"on a machine with internet, download {url} and copy the file {cache.name} to {cache} (the torch hub cache)",
-        f"pass the path of a local copy {local}", without)) from err
+        f"pass the path of a local copy {local}", without), names) from err
