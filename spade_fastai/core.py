@@ -32,7 +32,7 @@ def onehot_labels(
     if lo < 0 or hi >= nc:
         bad = lo if lo < 0 else hi
         extra = f" and the don't-care value {n_classes}" if dontcare else ""
-        fix = (f"Fix: raise $n_classes[`n_classes`] above {bad}, or $dontcare[mark {bad} as don't-care] when the data is loaded."
+        fix = (f"Fix: raise `$n_classes` above {bad}, or $dontcare[mark {bad} as don't-care] when the data is loaded."
                if not dontcare or bad != n_classes else "")
         raise ArgError(f"Label value {bad} is outside the valid range: {n_classes} classes (values 0..{n_classes-1}){extra}. {fix}".strip(), 'n_classes', dontcare=bad)
     n,h,w = label.shape
