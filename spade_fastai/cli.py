@@ -592,6 +592,8 @@ _EXAMPLES = dict(
              "  (the dataset options as in training, so that the validation pairs are the same)")
 _CLI_WORDS = [   # fixes of the library's messages that do not mark their arguments (`ArgError`), in the words of the command line
     ("pass another path=", "pass another --out")]   # scenes.make_scenes: its module does without torch, so without `spade_fastai.core`
+_CLI_RES = [   # core.onehot_labels: the notebook of `ArgError` defines it after `onehot_labels`, whose tests come first
+    (r"raise `n_classes` above (\d+), or mark \1 as don't-care when the data is loaded", r"raise --n-classes above \1, or pass --dontcare \1")]
 
 def _one_line(e:BaseException) -> str:
     "The message of `e` as one line, in the words of the command line"
@@ -602,6 +604,7 @@ def _one_line(e:BaseException) -> str:
         head, _, rest = last.partition(': ')
         msg = rest if rest and all(p.isidentifier() for p in head.split('.')) else last   # `ValueError: …`, `spade_fastai.data.LabelValueError: …`
     for a, b in _CLI_WORDS: msg = msg.replace(a, b)
+    for a, b in _CLI_RES: msg = re.sub(a, b, msg)
     if type(e).__name__ == 'WeightsUnavailableError' and '--no-vgg' not in msg: msg += ' Or train without the VGG loss: --no-vgg.'
     return ' '.join(msg.split())
 

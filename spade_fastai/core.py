@@ -32,9 +32,9 @@ def onehot_labels(
     if lo < 0 or hi >= nc:
         bad = lo if lo < 0 else hi
         extra = f" and the don't-care value {n_classes}" if dontcare else ""
-        fix = (f"Fix: raise `$n_classes` above {bad}, or $dontcare[mark {bad} as don't-care] when the data is loaded."
+        fix = (f"Fix: raise `n_classes` above {bad}, or mark {bad} as don't-care when the data is loaded."
                if not dontcare or bad != n_classes else "")
-        raise ArgError(f"Label value {bad} is outside the valid range: {n_classes} classes (values 0..{n_classes-1}){extra}. {fix}".strip(), 'n_classes', dontcare=bad)
+        raise ValueError(f"Label value {bad} is outside the valid range: {n_classes} classes (values 0..{n_classes-1}){extra}. {fix}".strip())
     n,h,w = label.shape
     return torch.zeros(n, nc, h, w, device=label.device).scatter_(1, label.long()[:, None], 1.0)
 
