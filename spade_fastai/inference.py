@@ -197,7 +197,7 @@ def synthesize(self:SPADEGANLearner,
         inst = insts.repeat_interleave(n, 0).to(dev)
     lbl = lbls.repeat_interleave(n, 0).to(dev)
     if not G.use_vae and (z is not None or style is not None or n > 1):
-        raise ValueError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
+        raise ArgError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
                          "Fix: call with n=1 and no z/style, or train with $use_vae[spade_learner(..., use_vae=True)].", use_vae=True)
     with eval_mode(m), torch.no_grad():
         if style is not None:
