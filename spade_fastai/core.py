@@ -12,16 +12,16 @@ import torch, torch.nn as nn
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['spectral', 'norm_layers', 'onehot_labels', 'instance_edges', 'semantic_input', 'init_weights', 'maybe_spectral',
-           'check_norm', 'ArgError']
+__all__ = ['spectral', 'norm_layers', 'label_index', 'onehot_labels', 'instance_edges', 'semantic_input', 'init_weights',
+           'maybe_spectral', 'check_norm', 'ArgError']
 
 # %% ../nbs/00_core.ipynb #6d32bf53
-def onehot_labels(
+def label_index(
     label:Tensor,           # integer label map, (N,H,W) or (N,1,H,W)
     n_classes:int,          # number of real classes (`label_nc` in the official code)
-    dontcare:bool=False,    # whether the value `n_classes` means "don't care" and gets its own channel
-) -> Tensor:                # float one-hot map, (N, n_classes(+1), H, W)
-    "One-hot encode `label`; with `dontcare` the value `n_classes` gets the extra last channel."
+    dontcare:bool=False,    # whether the value `n_classes` means "don't care" (a label of its own)
+) -> Tensor:                # the checked label map, (N,H,W) int64, values in 0..n_classes(+1)-1
+    "`label` as an (N,H,W) int64 map of class indices, after checking its shape, type and values"
     if label.dim() == 4:
         if label.shape[1] != 1: raise ValueError(f"A label map must have one channel, got shape {tuple(label.shape)}. Fix: pass an (N,H,W) integer map of class indices.")
         label = label[:, 0]
@@ -35,8 +35,18 @@ def onehot_labels(
         fix = (f"Fix: raise `n_classes` above {bad}, or mark {bad} as don't-care when the data is loaded."
                if not dontcare or bad != n_classes else "")
         raise ValueError(f"Label value {bad} is outside the valid range: {n_classes} classes (values 0..{n_classes-1}){extra}. {fix}".strip())
+    return label.long()
+
+def onehot_labels(
+    label:Tensor,           # integer label map, (N,H,W) or (N,1,H,W)
+    n_classes:int,          # number of real classes (`label_nc` in the official code)
+    dontcare:bool=False,    # whether the value `n_classes` means "don't care" and gets its own channel
+) -> Tensor:                # float one-hot map, (N, n_classes(+1), H, W)
+    "One-hot encode `label`; with `dontcare` the value `n_classes` gets the extra last channel."
+    label = label_index(label, n_classes, dontcare)
     n,h,w = label.shape
-    return torch.zeros(n, nc, h, w, device=label.device).scatter_(1, label.long()[:, None], 1.0)
+    return torch.zeros(n, n_classes + int(dontcare), h, w, device=label.device).scatter_(1, label[:, None], 1.0)
+
 
 # %% ../nbs/00_core.ipynb #63dd89ee
 def instance_edges(

@@ -55,9 +55,10 @@ class SPADEGenerator(nn.Module):
         hidden:int=128,                  # hidden width inside SPADE (128 in the official code)
         init_type='xavier',              # weight init, see `init_weights`
         init_gain=0.02,                  # gain of the weight init (the official `init_variance`)
+        fast:bool=True,                  # SPADE's exact fast path (`SemanticIndex`) for one-hot maps; False: the dense reference convolutions
     ):
         super().__init__()
-        self.n_classes, self.dontcare, self.use_instance, self.ngf, self.z_dim, self.use_vae = n_classes, dontcare, use_instance, ngf, z_dim, use_vae
+        self.n_classes, self.dontcare, self.use_instance, self.ngf, self.z_dim, self.use_vae, self.fast = n_classes, dontcare, use_instance, ngf, z_dim, use_vae, fast
         self.semantic_nc = n_classes + int(dontcare) + int(use_instance)
         self.sh, self.sw = latent_grid(crop_size, aspect_ratio, num_upsampling_layers)
         self.n_up = _n_up[num_upsampling_layers]
@@ -85,11 +86,8 @@ class SPADEGenerator(nn.Module):
         "(height, width) of the generated images"
         return self.sh * 2**self.n_up, self.sw * 2**self.n_up
 
-    def semantic(self,
-        seg:Tensor,                # integer label map (N,H,W), or a float semantic tensor (N, semantic_nc, H, W)
-        instance:Tensor|None=None, # instance ids (N,H,W), with an integer label map when `use_instance`
-    ) -> Tensor:                   # float (N, semantic_nc, H, W)
-        "The generator's input: built with `semantic_input` from a label map, or checked when already built"
+    def _checked(self, seg:Tensor, instance:Tensor|None):
+        "A float semantic tensor, checked; or a `SemanticIndex` of an integer label map (and its instance edges), checked"
         if seg.is_floating_point():
             if instance is not None:
                 raise ValueError("`instance` is only used with an integer label map: a float semantic tensor already holds its edge channel. "
@@ -105,7 +103,30 @@ class SPADEGenerator(nn.Module):
         if not self.use_instance and instance is not None:
             raise ValueError("An instance map was passed, but this generator was built with use_instance=False. "
                              "Fix: leave out `instance`, or build it with use_instance=True.")
-        return semantic_input(seg, self.n_classes, self.dontcare, instance)
+        lbl = label_index(seg, self.n_classes, self.dontcare)
+        edge = None
+        if instance is not None:
+            edge = instance_edges(instance)[:, 0] > 0
+            if edge.shape != lbl.shape:
+                raise ValueError(f"Instance map {tuple(edge.shape[-2:])} and label map {tuple(lbl.shape[-2:])} differ in size. Fix: resize both with the same nearest-neighbour transform.")
+        return SemanticIndex(lbl, self.n_classes + int(self.dontcare), edge)
+
+    def semantic(self,
+        seg:Tensor,                # integer label map (N,H,W), or a float semantic tensor (N, semantic_nc, H, W)
+        instance:Tensor|None=None, # instance ids (N,H,W), with an integer label map when `use_instance`
+    ) -> Tensor:                   # float (N, semantic_nc, H, W)
+        "The one-hot input of the dense networks (the discriminator, the reference path): built as `semantic_input` does from a label map, or checked when already built"
+        s = self._checked(seg, instance)
+        return s if isinstance(s, Tensor) else s.dense()
+
+    def spade_input(self,
+        seg:Tensor,                # integer label map (N,H,W), or a float semantic tensor (N, semantic_nc, H, W)
+        instance:Tensor|None=None, # instance ids (N,H,W), with an integer label map when `use_instance`
+    ):                             # a `SemanticIndex` on the fast path, else the float semantic tensor
+        "What the SPADE layers get: a `SemanticIndex` when `fast` and the map is one-hot (no one-hot tensor is built from a label map), else the dense tensor"
+        s = self._checked(seg, instance)
+        if not getattr(self, 'fast', True): return s if isinstance(s, Tensor) else s.dense()
+        return s if not isinstance(s, Tensor) else SemanticIndex.from_semantic(s, self.n_classes + int(self.dontcare)) or s
 
     def forward(self,
         seg:Tensor,                # integer label map (N,H,W) or float semantic tensor (N, semantic_nc, H, W)
@@ -114,14 +135,14 @@ class SPADEGenerator(nn.Module):
         grid:tuple|None=None,      # starting grid (h, w) without a VAE: images of (h, w) * 2**n_up; by default (sh, sw), as the official code
     ) -> Tensor:                   # images (N, 3, *out_size) in [-1, 1], or (N, 3, *grid * 2**n_up)
         "Synthesize images from `seg`; the semantic map is resized once per resolution, from full resolution, with nearest"
-        seg = self.semantic(seg, instance)
+        seg = self.spade_input(seg, instance)
         segs = {tuple(seg.shape[-2:]): seg}
         def seg_at(size):
             size = tuple(size)
-            if size not in segs: segs[size] = F.interpolate(seg, size=size, mode='nearest')
+            if size not in segs: segs[size] = resize_semantic(seg, size)
             return segs[size]
         if self.use_vae:
-            if z is None: z = torch.randn(seg.shape[0], self.z_dim, device=seg.device, dtype=seg.dtype)
+            if z is None: z = torch.randn(seg.shape[0], self.z_dim, device=seg.device, dtype=self.fc.weight.dtype)
             if z.shape != (seg.shape[0], self.z_dim):
                 raise ValueError(f"z has shape {tuple(z.shape)}, expected ({seg.shape[0]}, {self.z_dim}) = (batch size, z_dim).")
             if grid is not None and tuple(grid) != (self.sh, self.sw):
@@ -131,7 +152,8 @@ class SPADEGenerator(nn.Module):
         else:
             if z is not None:
                 raise ArgError("This generator was built with use_vae=False and takes no z. Fix: leave out z, or build it with $use_vae=True.", 'use_vae')
-            x = self.fc(seg_at((self.sh, self.sw) if grid is None else tuple(grid)))
+            s = seg_at((self.sh, self.sw) if grid is None else tuple(grid))
+            x = self.fc(s if isinstance(s, Tensor) else s.dense(self.fc.weight.dtype))
         x = self.head_0(x, seg_at(x.shape[-2:]))
         x = self.up(x)
         x = self.G_middle_0(x, seg_at(x.shape[-2:]))

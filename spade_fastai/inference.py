@@ -206,7 +206,7 @@ def synthesize(self:SPADEGANLearner,
         elif z is not None:
             z = torch.as_tensor(z).float().to(dev)
             if z.dim() == 1: z = z[None].expand(len(lbl), -1)
-        out = G(m.semantic(lbl, inst), z, grid=grid).cpu()
+        out = G(lbl, z, instance=inst, grid=grid).cpu()   # the label map itself: the fast path builds no one-hot tensor
     if as_tensor: return TensorImage(out)
     imgs = [PILImage.create(((o.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()) for o in out]
     return imgs[0] if single and n == 1 else imgs

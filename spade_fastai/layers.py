@@ -9,10 +9,11 @@ from __future__ import annotations
 from functools import partial
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
-__all__ = ['SPADE', 'SPADEResBlk']
+__all__ = ['SPADE', 'resize_semantic', 'SPADEResBlk', 'SemanticIndex']
 
 # %% ../nbs/03_layers.ipynb #718d2925
 _param_free_norms = dict(
@@ -44,13 +45,25 @@ class SPADE(nn.Module):
 
     def forward(self,
         x:Tensor,    # features (N, norm_nc, h, w)
-        seg:Tensor,  # float semantic map (N, label_nc, H, W); nearest-resized to (h, w) only if it differs
+        seg,         # float semantic map (N, label_nc, H, W), or a `SemanticIndex` (the fast path); resized to (h, w) only if it differs
     ) -> Tensor:     # (N, norm_nc, h, w)
         "`param_free_norm(x) * (1 + gamma(seg)) + beta(seg)`"
         normalized = self.param_free_norm(x)
-        if seg.shape[-2:] != x.shape[-2:]: seg = F.interpolate(seg, size=x.shape[-2:], mode='nearest')
-        actv = self.mlp_shared(seg)
-        return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
+        seg = resize_semantic(seg, x.shape[-2:])
+        if isinstance(seg, Tensor):   # the dense reference: the official three convolutions
+            actv = self.mlp_shared(seg)
+            gamma, beta = self.mlp_gamma(actv), self.mlp_beta(actv)
+        else: gamma, beta = self.fast_gamma_beta(seg)
+        return normalized * (1 + gamma) + beta
+
+def resize_semantic(
+    seg,         # float semantic map (N, C, H, W), or a `SemanticIndex`
+    size,        # (h, w)
+):               # `seg` at (h, w): nearest neighbour, only when the size differs
+    "The semantic map at `size`, resized as the official code does (nearest), and only if needed"
+    size = tuple(size)
+    if tuple(seg.shape[-2:]) == size: return seg
+    return F.interpolate(seg, size=size, mode='nearest') if isinstance(seg, Tensor) else seg.resize(size)
 
 # %% ../nbs/03_layers.ipynb #186b2813
 class SPADEResBlk(nn.Module):
@@ -76,11 +89,120 @@ class SPADEResBlk(nn.Module):
 
     def forward(self,
         x:Tensor,    # features (N, fin, h, w)
-        seg:Tensor,  # semantic map, ideally already at (h, w)
+        seg,         # semantic map (a float tensor or a `SemanticIndex`), ideally already at (h, w)
     ) -> Tensor:     # (N, fout, h, w)
         "`shortcut(x) + conv_1(lrelu(norm_1(conv_0(lrelu(norm_0(x, seg))), seg)))`"
-        if seg.shape[-2:] != x.shape[-2:]: seg = F.interpolate(seg, size=x.shape[-2:], mode='nearest')
+        seg = resize_semantic(seg, x.shape[-2:])
         x_s = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2))
         return x_s + dx
+
+# %% ../nbs/03_layers.ipynb #671ec681
+class SemanticIndex:
+    "A semantic map held as class indices (and instance edges) at one resolution: the input of SPADE's exact fast path, shared by every layer at that size"
+    max_band = 0.75   # above this share of band pixels, gamma and beta come from the dense convolutions of the gathered `actv`
+    def __init__(self,
+        labels:Tensor,           # class indices (N,H,W) int64 in 0..n_labels-1 (the don't-care label included)
+        n_labels:int,            # one-hot channels: classes + don't-care
+        edge:Tensor|None=None,   # instance edges (N,H,W) bool, or None without an edge channel
+    ):
+        if labels.dtype != torch.long or labels.dim() != 3: raise ValueError(f"SemanticIndex needs (N,H,W) int64 class indices, got {labels.dtype} {tuple(labels.shape)}. Fix: `label_index(label, n_classes, dontcare)`.")
+        if edge is not None and (edge.shape != labels.shape or edge.dtype != torch.bool):
+            raise ValueError(f"The edge map must be a bool tensor of the label map's shape {tuple(labels.shape)}, got {edge.dtype} {tuple(edge.shape)}.")
+        self.labels, self.n_labels, self.edge, self._plans = labels, n_labels, edge, {}
+
+    @classmethod
+    def from_semantic(cls,
+        sem:Tensor,       # float semantic tensor (N, n_labels (+1 edge channel), H, W)
+        n_labels:int,     # one-hot channels: classes + don't-care
+    ):                    # a `SemanticIndex`, or None when `sem` is not exactly one-hot (and a 0/1 edge channel)
+        "The indices of a semantic tensor built by `semantic_input`, or None for any other float map (which needs the dense path)"
+        if sem.dim() != 4 or sem.shape[1] not in (n_labels, n_labels + 1): return None
+        cls_ch = sem[:, :n_labels]
+        if not (((cls_ch == 0) | (cls_ch == 1)).all() and (cls_ch.sum(1) == 1).all()): return None
+        edge = None
+        if sem.shape[1] > n_labels:
+            e = sem[:, n_labels]
+            if not ((e == 0) | (e == 1)).all(): return None
+            edge = e == 1
+        return cls(cls_ch.argmax(1), n_labels, edge)
+
+    @property
+    def shape(self): return (self.labels.shape[0], self.n_labels + (self.edge is not None), *self.labels.shape[-2:])
+    @property
+    def device(self): return self.labels.device
+
+    def resize(self, size:tuple) -> SemanticIndex:
+        "The map at `size` (h, w), nearest neighbour: the same pixels `F.interpolate` picks from the one-hot tensor"
+        size = tuple(size)
+        if size == tuple(self.labels.shape[-2:]): return self
+        near = lambda t: F.interpolate(t[:, None].float(), size=size, mode='nearest')[:, 0]
+        return SemanticIndex(near(self.labels).long(), self.n_labels, None if self.edge is None else near(self.edge) > 0)
+
+    def dense(self, dtype=torch.float32) -> Tensor:
+        "The one-hot (+ edge) float tensor that `semantic_input` builds: the dense path's input"
+        n, h, w = self.labels.shape
+        sem = torch.zeros(self.shape, device=self.device, dtype=dtype).scatter_(1, self.labels[:, None], 1.)
+        if self.edge is not None: sem[:, -1] = self.edge
+        return sem
+
+    def plan(self, ks:int) -> dict:
+        "What every SPADE layer with `ks`x`ks` kernels needs at this resolution, computed once: gather indices, interior, band"
+        if ks in self._plans: return self._plans[ks]
+        R, K, dev = ks // 2, self.n_labels, self.device
+        n, h, w = self.labels.shape
+        M = (K + 1) * (2 if self.edge is not None else 1)             # codes: labels, the zero padding K, (the same with an edge)
+        code = self.labels if self.edge is None else self.labels + (K + 1) * self.edge.long()
+        code = F.pad(code, (R, R, R, R), value=K)
+        idx = code.unfold(1, ks, 1).unfold(2, ks, 1).reshape(n * h * w, ks * ks) + torch.arange(ks * ks, device=dev) * M
+        r, lf = 2 * R, self.labels[:, None].float()                    # interior: one label, no edge, no padding within 2R
+        interior = (F.max_pool2d(lf, 2 * r + 1, 1, r) == -F.max_pool2d(-lf, 2 * r + 1, 1, r))[:, 0]
+        if self.edge is not None: interior &= F.max_pool2d(self.edge[:, None].float(), 2 * r + 1, 1, r)[:, 0] == 0
+        interior[:, :r], interior[:, h - r:], interior[:, :, :r], interior[:, :, w - r:] = False, False, False, False
+        band = (~interior).flatten().nonzero()[:, 0]                 # flat (n, y, x) of the band pixels
+        p = dict(ks=ks, K=K, idx=idx, interior=interior, band=band, band_share=len(band) / max(1, n * h * w))
+        if p['band_share'] <= self.max_band:
+            Hq, Wq = h + 2 * R, w + 2 * R                               # the zero-padded actv map
+            bn, rem = band // (h * w), band % (h * w)
+            corner = (bn * Hq + rem // w) * Wq + rem % w               # flat index of each band pixel's patch corner
+            tap = (torch.arange(ks, device=dev)[:, None] * Wq + torch.arange(ks, device=dev)).flatten()
+            p['patch'] = corner[:, None] + tap                          # (P, ks*ks) rows of actv under each band pixel's kernel
+        self._plans[ks] = p
+        return p
+
+    def __repr__(self): return f"SemanticIndex({self.n_labels} labels{' + edges' if self.edge is not None else ''}, {tuple(self.labels.shape)})"
+
+# %% ../nbs/03_layers.ipynb #e512dc5b
+def _gather_table(W:Tensor, n_labels:int, edge:bool) -> Tensor:
+    "(ks*ks*M, out) rows of a conv weight `W` (out, n_labels(+1), ks, ks): for each tap, the column of each code (label, zero padding, label + edge)"
+    out, _, k, _ = W.shape
+    cols = W[:, :n_labels].permute(2, 3, 1, 0).reshape(k * k, n_labels, out)
+    cols = torch.cat([cols, cols.new_zeros(k * k, 1, out)], 1)                     # the zero padding of the border
+    if edge: cols = torch.cat([cols, cols + W[:, n_labels].permute(1, 2, 0).reshape(k * k, 1, out)], 1)
+    return cols.reshape(-1, out)
+
+@patch
+def fast_gamma_beta(self:SPADE,
+    seg:SemanticIndex,   # the semantic map at the size of `x`
+) -> tuple:              # (gamma, beta), each (N, norm_nc, h, w): what the dense convolutions give, to float rounding
+    "gamma and beta without the one-hot convolutions: `mlp_shared` as a gather, a per-label table inside regions, the real convolution in the band"
+    conv, g, b = self.mlp_shared[0], self.mlp_gamma, self.mlp_beta
+    p = seg.plan(conv.kernel_size[0])
+    n, h, w = seg.labels.shape
+    actv = F.relu(F.embedding_bag(p['idx'], _gather_table(conv.weight, p['K'], seg.edge is not None), mode='sum') + conv.bias)   # (N*h*w, hidden)
+    if 'patch' not in p:     # nearly all band: the dense gamma/beta convolutions of the gathered actv
+        actv = actv.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
+        return g(actv), b(actv)
+    C, R, K = g.out_channels, p['ks'] // 2, p['K']
+    Wgb, bgb = torch.cat([g.weight, b.weight]), torch.cat([g.bias, b.bias])
+    inside = F.relu(conv.weight[:, :K].sum((2, 3)).t() + conv.bias)                # actv inside a region of each label, (K, hidden)
+    table = inside @ Wgb.sum((2, 3)).t() + bgb                                     # gamma, beta there, (K, 2C)
+    gb = F.embedding(seg.labels.flatten(), table)                                  # (N*h*w, 2C)
+    if len(p['band']):
+        padded = F.pad(actv.view(n, h, w, -1), (0, 0, R, R, R, R)).flatten(0, 2)   # zero padding, as the convolutions'
+        patches = F.embedding(p['patch'], padded).flatten(1)                       # (P, ks*ks*hidden)
+        band = torch.addmm(bgb, patches, Wgb.permute(0, 2, 3, 1).flatten(1).t())  # the convolutions at the band pixels only
+        gb = gb.index_put((p['band'],), band.to(gb.dtype))
+    gb = gb.view(n, h, w, 2 * C).permute(0, 3, 1, 2)
+    return gb[:, :C], gb[:, C:]

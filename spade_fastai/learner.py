@@ -80,13 +80,14 @@ class SPADEGAN(GANModule):
     def forward(self, label:Tensor, *args) -> Tensor|list:
         "Generator mode: images from `label` (N,H,W) [+ instance] [+ real photo]; critic mode: D on fake then real, one forward"
         inst, real = self._split(args)
-        sem = self.semantic(label, inst)
+        sem = self.semantic(label, inst)     # the discriminator's input; the generator reads the label map itself (its fast path builds no one-hot)
         self._cache = dict(sem=sem)
+        label = _plain(label)
         if self.gen_mode:
             G = self.generator if self.training else self.eval_generator
-            return TensorImage(G(sem, self._z(real)))
+            return TensorImage(G(label, self._z(real), instance=inst))
         if real is None: raise ValueError("In critic mode SPADEGAN needs the real photo after the label map (the trainer passes it). Fix: call it in generator mode to synthesize.")
-        with torch.no_grad(): fake = self.generator(sem, self._z(real, grad=False))
+        with torch.no_grad(): fake = self.generator(label, self._z(real, grad=False), instance=inst)
         return self.critic(torch.cat([torch.cat([sem, fake], 1), torch.cat([sem, real], 1)], 0))
 
 # %% ../nbs/08_learner.ipynb #06dc1595
