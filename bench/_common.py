@@ -31,20 +31,52 @@ def data_spec(name:str) -> dict:
     return dict(size=(round(o['crop_size'] / o['aspect_ratio']), o['crop_size']), bs=c['bs'], n_classes=o['label_nc'],
                 dontcare=255 if o['contain_dontcare_label'] else None, instances=not o['no_instance'])
 
+SHARED_DATA = Path(__file__).resolve().parents[1].parent/'shared'/'data'
+REAL_LABELS = dict(coco128='ade20k_samples', coco256='ade20k_samples', ade20k256='ade20k_samples', cityscapes='cityscapes_gtfine', small='facades')
+
+def real_label_folder(
+    name:str,             # configuration
+    path:Path,            # folder to write into
+    n:int,                # pairs to write (the shared maps are reused in turn)
+    data:Path|None=None,  # dataset folder with labels/ (and inst/); default: `REAL_LABELS[name]` in ../shared/data
+) -> Path:
+    "A dataset of real label maps resized (nearest) to the configuration's size, their instance maps (or the label maps as instances), and noise photos"
+    import numpy as np
+    from PIL import Image
+    d = data_spec(name); h, w = d['size']
+    src = Path(data or SHARED_DATA/REAL_LABELS[name])
+    fns = sorted((src/'labels').glob('*.png'))
+    if not fns: raise FileNotFoundError(f"No label maps in {src/'labels'}: real label maps need ../shared/data (or --label-data FOLDER).")
+    rng = np.random.default_rng(0)
+    for sub in ['images', 'labels'] + (['inst'] if d['instances'] else []): (path/sub).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        fn = fns[i % len(fns)]
+        lbl = np.array(Image.open(fn).resize((w, h), Image.NEAREST))
+        lbl = np.where(lbl < d['n_classes'], lbl, 0).astype(np.uint8)          # a class the configuration lacks: 0
+        Image.fromarray(lbl).save(path/'labels'/f'{i:03d}.png')
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path/'images'/f'{i:03d}.png')
+        if d['instances']:
+            ifn = src/'inst'/fn.name
+            inst = np.array(Image.open(ifn).resize((w, h), Image.NEAREST)) if ifn.exists() else lbl
+            Image.fromarray(inst.astype(np.uint16)).save(path/'inst'/f'{i:03d}.png')
+    return path
+
 def synthetic_dls(
     name:str,             # configuration
     n_batches:int,        # training batches the run needs (one epoch of them)
-    path:Path,            # folder to write the random label maps, instance maps and photos into
+    path:Path,            # folder to write the label maps, instance maps and photos into
     bs:int|None=None,     # batch size; default: the configuration's
     device:str='cpu',     # where the batches go
+    labels:str='blobs',   # 'blobs': random blob label maps; 'real': the shared datasets' label maps (`REAL_LABELS`)
 ):
-    "`SegMapDataLoaders` of random blob label maps (+ instance maps) and noisy photos of the configuration's size: `n_batches` training batches, one validation item"
+    "`SegMapDataLoaders` of blob or real label maps (+ instance maps) and noisy photos of the configuration's size: `n_batches` training batches, one validation item"
     from fastai.data.transforms import IndexSplitter
     from spade_fastai.data import SegMapDataLoaders
     from spade_fastai.testing import make_toy_folder
     d = data_spec(name); bs = bs or d['bs']
     n = bs * n_batches + 1
-    make_toy_folder(path, n=n, size=d['size'], n_classes=d['n_classes'], use_instance=d['instances'], codes=False)
+    if labels == 'real': real_label_folder(name, path, n)
+    else: make_toy_folder(path, n=n, size=d['size'], n_classes=d['n_classes'], use_instance=d['instances'], codes=False)
     return SegMapDataLoaders.from_folder(path, n_classes=d['n_classes'], dontcare=d['dontcare'], use_instance=d['instances'],
                                          size=d['size'], bs=bs, splitter=IndexSplitter([n - 1]), num_workers=0, device=device)
 
@@ -52,6 +84,7 @@ def build_learner(name:str, dls, **kwargs):
     "The learner of configuration `name` on `dls`, a random-weight VGG19 for the perceptual loss (the same compute as ImageNet weights)"
     from spade_fastai.learner import spade_learner
     from spade_fastai.official import official_learner
+    import spade_fastai.inference   # patches learn.synthesize and learn.encode_style onto the learner
     o = official_opts(name)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message=r'VGG19Features\(weights=None\)')

@@ -78,8 +78,27 @@ def peak_rss_mb() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / 2**20 if sys.platform == 'darwin' else r / 2**10
 
-def run_one(name:str, dtype:str, device:str, threads:int, warmup:int, reps:int, bs:int|None=None, lr:float=2e-4) -> dict:
-    "Benchmark configuration `name` in `dtype` on `device` in this process: the result as a dict"
+MODES = dict(fast="SPADE's exact fast path (the default)", reference='the dense reference convolutions (the official computation)',
+             clade='CLADE modulation (per-label gamma/beta tables, another model)')
+
+def interior_share(learn) -> dict:
+    "Interior share (gamma/beta from the per-label table) of the first training batch's label maps at each resolution of the generator"
+    from spade_fastai.layers import SemanticIndex
+    G = learn.model.generator
+    b = learn.dls.train.one_batch()
+    import torch
+    plain = lambda t: t.as_subclass(torch.Tensor)
+    si = G._checked(plain(b[0]), plain(b[1]) if G.use_instance else None)
+    norm = G.head_0.norm_0
+    ks = norm.mlp_shared[0].kernel_size[0] if hasattr(norm, 'mlp_shared') else 3
+    (h, w), out = si.labels.shape[-2:], {}
+    while h >= G.sh and w >= G.sw and h >= 4:
+        out[f'{h}x{w}'] = round(1 - si.resize((h, w)).plan(ks)['band_share'], 3)
+        h, w = h // 2, w // 2
+    return out
+
+def run_one(name:str, dtype:str, device:str, threads:int, warmup:int, reps:int, bs:int|None=None, lr:float=2e-4, mode:str='fast', labels:str='blobs') -> dict:
+    "Benchmark configuration `name` in `dtype` on `device` in this process, with SPADE computed by `mode`, on `labels` label maps: the result as a dict"
     import torch
     torch.set_num_threads(threads)
     try: torch.set_num_interop_threads(threads)
@@ -92,9 +111,11 @@ def run_one(name:str, dtype:str, device:str, threads:int, warmup:int, reps:int, 
     set_seed(0)
     n_batches = 2 * (warmup + reps)
     with tempfile.TemporaryDirectory(prefix=f'spade_speed_{name}_') as tmp:
-        dls = synthetic_dls(name, n_batches, Path(tmp)/'data', bs=bs, device=device)
+        dls = synthetic_dls(name, n_batches, Path(tmp)/'data', bs=bs, device=device, labels=labels)
         rss0 = rss_mb()
-        learn = build_learner(name, dls)
+        learn = build_learner(name, dls, **(dict(modulation='clade') if mode == 'clade' else {}))
+        learn.model.generator.fast = mode != 'reference'
+        interior = interior_share(learn)
         learn.model.to(device)
         if dtype == 'bf16': learn.to_bf16()
         # synthesis first: on the CPU the process peak RSS cannot be reset, so the synthesis peak is read before training's
@@ -110,7 +131,7 @@ def run_one(name:str, dtype:str, device:str, threads:int, warmup:int, reps:int, 
         its = iterations(times)[warmup:]
         it_s = [d + g for d, g in its]
         img_s = [t / n_img for t in synth]
-        res = dict(bench='speed', config=name, **settings(name, learn), dtype=dtype, threads=torch.get_num_threads(), warmup=warmup, reps=reps,
+        res = dict(bench='speed', config=name, mode=mode, labels=labels, interior_share=interior, **settings(name, learn), dtype=dtype, threads=torch.get_num_threads(), warmup=warmup, reps=reps,
                    s_per_iter=_sig(statistics.median(it_s)), s_per_iter_reps=[_sig(t) for t in it_s],
                    s_d_step=_sig(statistics.median(d for d, _ in its)), s_g_step=_sig(statistics.median(g for _, g in its)),
                    s_per_image=_sig(statistics.median(img_s)), s_per_image_reps=[_sig(t) for t in img_s], synth_batch=n_img,
@@ -134,8 +155,12 @@ def parse_args(argv=None):
     p.add_argument('--warmup', type=int, default=None, help='untimed iterations (and synthesis calls) first (default: 1 on cpu, 5 on cuda)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads (intra- and inter-op), fixed for comparable figures (default: 2)')
     p.add_argument('--bs', type=int, default=None, help="batch size for every configuration (default: each configuration's own)")
+    p.add_argument('--mode', nargs='+', choices=list(MODES), default=['fast', 'reference'],
+                   help='how SPADE is computed: ' + '; '.join(f'{k}: {v}' for k, v in MODES.items()) + ' (default: fast reference, side by side)')
+    p.add_argument('--labels', choices=['blobs', 'real'], default='real',
+                   help="label maps: 'real' (the shared datasets' maps resized to each configuration: ADE20K samples for coco/ade20k, Cityscapes for cityscapes, facades for small; needs ../shared/data) or 'blobs' (random blob maps) (default: real)")
     p.add_argument('--out', type=Path, default=None, metavar='FILE.jsonl', help='also append the JSON lines to this file')
-    p.add_argument('--worker', nargs=2, default=None, metavar=('CONFIG', 'DTYPE'), help=argparse.SUPPRESS)   # one run, in this process
+    p.add_argument('--worker', nargs=3, default=None, metavar=('CONFIG', 'DTYPE', 'MODE'), help=argparse.SUPPRESS)   # one run, in this process
     a = p.parse_args(argv)
     import torch
     if a.device is None: a.device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -150,24 +175,24 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    common = dict(device=a.device, threads=a.threads, warmup=a.warmup, reps=a.reps, bs=a.bs)
+    common = dict(device=a.device, threads=a.threads, warmup=a.warmup, reps=a.reps, bs=a.bs, labels=a.labels)
     if a.worker:
-        print(json.dumps(run_one(*a.worker, **common)), flush=True)
+        name, dtype, mode = a.worker
+        print(json.dumps(run_one(name, dtype, mode=mode, **common)), flush=True)
         return 0
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
     fails = 0
-    for name in a.config:
-        for dtype in a.dtype:
-            print(f'[speed] {name} {a.dtype and dtype} on {a.device}: {a.warmup} warm-up + {a.reps} timed iterations ...', file=sys.stderr, flush=True)
-            args = [sys.executable, __file__, '--worker', name, dtype, '--device', a.device, '--threads', str(a.threads),
-                    '--warmup', str(a.warmup), '--reps', str(a.reps)] + (['--bs', str(a.bs)] if a.bs else [])
-            r = subprocess.run(args, stdout=subprocess.PIPE, text=True, env=env)
-            lines = [l for l in r.stdout.splitlines() if l.startswith('{')]
-            if r.returncode or not lines:
-                print(f'[speed] error: {name} {dtype} failed (exit code {r.returncode}); its traceback is above', file=sys.stderr); fails += 1; continue
-            print(lines[-1], flush=True)
-            if a.out:
-                with open(a.out, 'a') as f: f.write(lines[-1] + '\n')
+    for name, dtype, mode in [(n, d, m) for n in a.config for d in a.dtype for m in a.mode]:
+        print(f'[speed] {name} {dtype} {mode} on {a.device}, {a.labels} label maps: {a.warmup} warm-up + {a.reps} timed iterations ...', file=sys.stderr, flush=True)
+        args = [sys.executable, __file__, '--worker', name, dtype, mode, '--device', a.device, '--threads', str(a.threads),
+                '--warmup', str(a.warmup), '--reps', str(a.reps), '--labels', a.labels] + (['--bs', str(a.bs)] if a.bs else [])
+        r = subprocess.run(args, stdout=subprocess.PIPE, text=True, env=env)
+        lines = [l for l in r.stdout.splitlines() if l.startswith('{')]
+        if r.returncode or not lines:
+            print(f'[speed] error: {name} {dtype} failed (exit code {r.returncode}); its traceback is above', file=sys.stderr); fails += 1; continue
+        print(lines[-1], flush=True)
+        if a.out:
+            with open(a.out, 'a') as f: f.write(lines[-1] + '\n')
     return 1 if fails else 0
 
 if __name__ == '__main__': sys.exit(main())

@@ -148,26 +148,30 @@ class SemanticIndex:
         return sem
 
     def plan(self, ks:int) -> dict:
-        "What every SPADE layer with `ks`x`ks` kernels needs at this resolution, computed once: gather indices, interior, band"
+        "What every SPADE layer with `ks`x`ks` kernels needs at this resolution, computed once: the padded labels, the two bands and their gather indices"
         if ks in self._plans: return self._plans[ks]
         R, K, dev = ks // 2, self.n_labels, self.device
         n, h, w = self.labels.shape
+        Hq, Wq = h + 2 * R, w + 2 * R                                  # the zero-padded map of the convolutions
         M = (K + 1) * (2 if self.edge is not None else 1)             # codes: labels, the zero padding K, (the same with an edge)
-        code = self.labels if self.edge is None else self.labels + (K + 1) * self.edge.long()
-        code = F.pad(code, (R, R, R, R), value=K)
-        idx = code.unfold(1, ks, 1).unfold(2, ks, 1).reshape(n * h * w, ks * ks) + torch.arange(ks * ks, device=dev) * M
-        r, lf = 2 * R, self.labels[:, None].float()                    # interior: one label, no edge, no padding within 2R
-        interior = (F.max_pool2d(lf, 2 * r + 1, 1, r) == -F.max_pool2d(-lf, 2 * r + 1, 1, r))[:, 0]
-        if self.edge is not None: interior &= F.max_pool2d(self.edge[:, None].float(), 2 * r + 1, 1, r)[:, 0] == 0
-        interior[:, :r], interior[:, h - r:], interior[:, :, :r], interior[:, :, w - r:] = False, False, False, False
-        band = (~interior).flatten().nonzero()[:, 0]                 # flat (n, y, x) of the band pixels
-        p = dict(ks=ks, K=K, idx=idx, interior=interior, band=band, band_share=len(band) / max(1, n * h * w))
-        if p['band_share'] <= self.max_band:
-            Hq, Wq = h + 2 * R, w + 2 * R                               # the zero-padded actv map
-            bn, rem = band // (h * w), band % (h * w)
-            corner = (bn * Hq + rem // w) * Wq + rem % w               # flat index of each band pixel's patch corner
-            tap = (torch.arange(ks, device=dev)[:, None] * Wq + torch.arange(ks, device=dev)).flatten()
-            p['patch'] = corner[:, None] + tap                          # (P, ks*ks) rows of actv under each band pixel's kernel
+        padded = F.pad(self.labels, (R, R, R, R), value=K)             # (n, Hq, Wq): the padding ring is the code K
+        code = padded if self.edge is None else padded + (K + 1) * F.pad(self.edge.long(), (R, R, R, R))
+        lf = self.labels[:, None].float()
+        def uniform(r):   # pixels whose (2r+1)^2 square holds one label, no edge, and lies inside the map
+            u = (F.max_pool2d(lf, 2 * r + 1, 1, r) == -F.max_pool2d(-lf, 2 * r + 1, 1, r))[:, 0]
+            if self.edge is not None: u &= F.max_pool2d(self.edge[:, None].float(), 2 * r + 1, 1, r)[:, 0] == 0
+            u[:, :r], u[:, h - r:], u[:, :, :r], u[:, :, w - r:] = False, False, False, False
+            return u
+        flat = lambda m: m.flatten().nonzero()[:, 0]
+        def padded_index(i):   # flat index in the padded map of flat pixels `i` of the map
+            return ((i // (h * w)) * Hq + i % (h * w) // w + R) * Wq + i % w + R
+        tap = (torch.arange(ks, device=dev)[:, None] * Wq + torch.arange(ks, device=dev)).flatten()   # offsets of the kernel's taps
+        interior = uniform(2 * R)                                      # gamma, beta: a per-label constant
+        band1 = padded_index(flat(~uniform(R)))                        # actv differs from its label's constant (in the padded map)
+        band = flat(~interior)                                         # gamma, beta need the convolution
+        p = dict(ks=ks, K=K, padded=padded, interior=interior, band=band, band_share=len(band) / max(1, n * h * w),
+                 band1=band1, gather1=code.flatten()[band1[:, None] + tap - R * Wq - R] + torch.arange(ks * ks, device=dev) * M)
+        if p['band_share'] <= self.max_band: p['patch'] = padded_index(band)[:, None] + tap - R * Wq - R   # (P, ks*ks) actv rows under each band pixel's kernel
         self._plans[ks] = p
         return p
 
@@ -190,19 +194,19 @@ def fast_gamma_beta(self:SPADE,
     conv, g, b = self.mlp_shared[0], self.mlp_gamma, self.mlp_beta
     p = seg.plan(conv.kernel_size[0])
     n, h, w = seg.labels.shape
-    actv = F.relu(F.embedding_bag(p['idx'], _gather_table(conv.weight, p['K'], seg.edge is not None), mode='sum') + conv.bias)   # (N*h*w, hidden)
-    if 'patch' not in p:     # nearly all band: the dense gamma/beta convolutions of the gathered actv
-        actv = actv.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
-        return g(actv), b(actv)
-    C, R, K = g.out_channels, p['ks'] // 2, p['K']
-    Wgb, bgb = torch.cat([g.weight, b.weight]), torch.cat([g.bias, b.bias])
+    K, R, C = p['K'], p['ks'] // 2, g.out_channels
     inside = F.relu(conv.weight[:, :K].sum((2, 3)).t() + conv.bias)                # actv inside a region of each label, (K, hidden)
-    table = inside @ Wgb.sum((2, 3)).t() + bgb                                     # gamma, beta there, (K, 2C)
-    gb = F.embedding(seg.labels.flatten(), table)                                  # (N*h*w, 2C)
-    if len(p['band']):
-        padded = F.pad(actv.view(n, h, w, -1), (0, 0, R, R, R, R)).flatten(0, 2)   # zero padding, as the convolutions'
-        patches = F.embedding(p['patch'], padded).flatten(1)                       # (P, ks*ks*hidden)
-        band = torch.addmm(bgb, patches, Wgb.permute(0, 2, 3, 1).flatten(1).t())  # the convolutions at the band pixels only
-        gb = gb.index_put((p['band'],), band.to(gb.dtype))
-    gb = gb.view(n, h, w, 2 * C).permute(0, 3, 1, 2)
+    actv = F.embedding(p['padded'].flatten(), torch.cat([inside, inside.new_zeros(1, inside.shape[1])]))   # the padded actv map, (N*Hq*Wq, hidden)
+    if len(p['band1']):   # near boundaries, edges and the border: the gather of mlp_shared's taps
+        actv.index_put_((p['band1'],), F.relu(F.embedding_bag(p['gather1'], _gather_table(conv.weight, K, seg.edge is not None), mode='sum') + conv.bias))
+    if 'patch' not in p:  # nearly all band: the dense gamma/beta convolutions of the actv map
+        actv = actv.view(n, h + 2 * R, w + 2 * R, -1).permute(0, 3, 1, 2).contiguous()
+        return F.conv2d(actv, g.weight, g.bias), F.conv2d(actv, b.weight, b.bias)
+    Wgb, bgb = torch.cat([g.weight, b.weight]), torch.cat([g.bias, b.bias])
+    table = inside @ Wgb.sum((2, 3)).t() + bgb                                     # gamma, beta inside a region of each label, (K, 2C)
+    gb = table.t().index_select(1, seg.labels.flatten())                           # (2C, N*h*w), channels first
+    if len(p['band']):   # the convolutions at the band pixels only: a matrix product of their actv patches
+        patches = F.embedding(p['patch'], actv).flatten(1)                         # (P, ks*ks*hidden)
+        gb.index_copy_(1, p['band'], torch.addmm(bgb, patches, Wgb.permute(0, 2, 3, 1).flatten(1).t()).t().to(gb.dtype))
+    gb = gb.view(2 * C, n, h, w).transpose(0, 1)
     return gb[:, :C], gb[:, C:]
