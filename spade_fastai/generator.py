@@ -53,17 +53,19 @@ class SPADEGenerator(nn.Module):
         spectral:bool=True,              # spectral norm on the convolutions of the residual blocks
         ks:int=3,                        # kernel size inside SPADE
         hidden:int=128,                  # hidden width inside SPADE (128 in the official code)
+        modulation:str='spade',          # the blocks' norms: 'spade' (the paper), 'clade' (a learned table per class, Tan et al. 2021) or 'clade_icpe'
         init_type='xavier',              # weight init, see `init_weights`
         init_gain=0.02,                  # gain of the weight init (the official `init_variance`)
         fast:bool=True,                  # SPADE's exact fast path (`SemanticIndex`) for one-hot maps; False: the dense reference convolutions
     ):
         super().__init__()
         self.n_classes, self.dontcare, self.use_instance, self.ngf, self.z_dim, self.use_vae, self.fast = n_classes, dontcare, use_instance, ngf, z_dim, use_vae, fast
+        self.modulation = modulation
         self.semantic_nc = n_classes + int(dontcare) + int(use_instance)
         self.sh, self.sw = latent_grid(crop_size, aspect_ratio, num_upsampling_layers)
         self.n_up = _n_up[num_upsampling_layers]
         nf = ngf
-        blk = partial(SPADEResBlk, label_nc=self.semantic_nc, spectral=spectral, norm=norm, ks=ks, hidden=hidden)
+        blk = partial(SPADEResBlk, label_nc=self.semantic_nc, spectral=spectral, norm=norm, ks=ks, hidden=hidden, modulation=modulation)
         if use_vae: self.fc = nn.Linear(z_dim, 16 * nf * self.sh * self.sw)
         else:       self.fc = nn.Conv2d(self.semantic_nc, 16 * nf, 3, padding=1)
         self.head_0 = blk(16 * nf, 16 * nf)

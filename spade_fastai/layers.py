@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
-__all__ = ['SPADE', 'resize_semantic', 'SPADEResBlk', 'SemanticIndex']
+__all__ = ['SPADE', 'resize_semantic', 'SPADEResBlk', 'SemanticIndex', 'label_lookup', 'CLADE', 'intra_class_position']
 
 # %% ../nbs/03_layers.ipynb #718d2925
 _param_free_norms = dict(
@@ -66,24 +66,31 @@ def resize_semantic(
     return F.interpolate(seg, size=size, mode='nearest') if isinstance(seg, Tensor) else seg.resize(size)
 
 # %% ../nbs/03_layers.ipynb #186b2813
+_modulations = ('spade', 'clade', 'clade_icpe')   # the modulation layers of the blocks: `SPADE`, `CLADE`, `CLADE` with `positional`
+
 class SPADEResBlk(nn.Module):
-    "SPADE residual block; 1x1 learned shortcut when `fin != fout`"
+    "SPADE residual block; 1x1 learned shortcut when `fin != fout`; SPADE (or CLADE) norms"
     def __init__(self,
         fin:int,              # input channels
         fout:int,             # output channels
         label_nc:int,         # channels of the semantic map
         spectral:bool=True,   # spectral norm on conv_0, conv_1 and conv_s
         norm:str='batch',     # parameter-free norm of the SPADE layers: 'batch', 'syncbatch' or 'instance'
-        ks:int=3,             # kernel size inside SPADE
-        hidden:int=128,       # hidden width inside SPADE
+        ks:int=3,             # kernel size inside SPADE (not used by CLADE)
+        hidden:int=128,       # hidden width inside SPADE (not used by CLADE)
+        modulation:str='spade', # the norm layers: 'spade' (the paper), 'clade' (a learned gamma, beta per class) or 'clade_icpe' (and per position in the class), see `CLADE`
     ):
         super().__init__()
+        if modulation not in _modulations:
+            raise ValueError(f"Unknown modulation {modulation!r}. Fix: use one of {list(_modulations)}: SPADE (the paper), "
+                             "CLADE (Tan et al. 2021, a learned table per class), CLADE with its intra-class positional encoding.")
         self.learned_shortcut = fin != fout
         fmiddle = min(fin, fout)
         self.conv_0 = maybe_spectral(nn.Conv2d(fin, fmiddle, 3, padding=1), spectral)
         self.conv_1 = maybe_spectral(nn.Conv2d(fmiddle, fout, 3, padding=1), spectral)
         if self.learned_shortcut: self.conv_s = maybe_spectral(nn.Conv2d(fin, fout, 1, bias=False), spectral)
-        spade = partial(SPADE, label_nc=label_nc, hidden=hidden, ks=ks, norm=norm)
+        spade = (partial(SPADE, label_nc=label_nc, hidden=hidden, ks=ks, norm=norm) if modulation == 'spade' else
+                 partial(CLADE, label_nc=label_nc, norm=norm, positional=modulation == 'clade_icpe'))
         self.norm_0, self.norm_1 = spade(fin), spade(fmiddle)
         if self.learned_shortcut: self.norm_s = spade(fin)
 
@@ -210,3 +217,78 @@ def fast_gamma_beta(self:SPADE,
         gb.index_copy_(1, p['band'], torch.addmm(bgb, patches, Wgb.permute(0, 2, 3, 1).flatten(1).t()).t().to(gb.dtype))
     gb = gb.view(2 * C, n, h, w).transpose(0, 1)
     return gb[:, :C], gb[:, C:]
+
+# %% ../nbs/03_layers.ipynb #2d10f312
+def label_lookup(
+    seg:SemanticIndex,   # the semantic map as class indices (and instance edges)
+    table:Tensor,        # (n_labels, D) a row per label; with edges (n_labels + 1, D), the edge's row last
+) -> Tensor:             # (N, D, h, w)
+    "`table[label]` at every pixel, plus the edge row on instance edges: the 1x1 convolution of the one-hot (+ edge) map by `table.t()`, without the one-hot map"
+    out = F.embedding(seg.labels, table[:seg.n_labels])                  # (N, h, w, D)
+    if seg.edge is not None: out = out + seg.edge[..., None].to(out.dtype) * table[seg.n_labels]
+    return out.permute(0, 3, 1, 2)
+
+class CLADE(nn.Module):
+    "Class-adaptive normalisation: a parameter-free norm of `x`, modulated by a learned `gamma`, `beta` per class (CLADE-ICPE: and per position inside the class)"
+    def __init__(self,
+        norm_nc:int,            # channels of the features `x` to normalise
+        label_nc:int,           # channels of the semantic map: classes + don't-care (+1 with an instance-edge channel)
+        norm:str='batch',       # parameter-free norm: 'batch', 'syncbatch' or 'instance'
+        positional:bool=False,  # CLADE-ICPE: gamma and beta scaled by a 1x1 convolution of `intra_class_position`
+    ):
+        super().__init__()
+        if norm not in _param_free_norms:
+            raise ValueError(f"Unknown CLADE norm {norm!r}. Fix: use one of {sorted(_param_free_norms)} (the parameter-free norms of SPADE).")
+        self.positional = positional
+        self.param_free_norm = _param_free_norms[norm](norm_nc)
+        self.gamma = nn.Conv2d(label_nc, norm_nc, 1, bias=False)   # the tables, as 1x1 convolutions: row `l` is weight[:, l, 0, 0]
+        self.beta = nn.Conv2d(label_nc, norm_nc, 1, bias=False)
+        if positional:
+            self.pos_gamma = nn.Conv2d(2, norm_nc, 1, bias=False)
+            self.pos_beta = nn.Conv2d(2, norm_nc, 1, bias=False)
+
+    def forward(self,
+        x:Tensor,    # features (N, norm_nc, h, w)
+        seg,         # float semantic map (N, label_nc, H, W), or a `SemanticIndex`; resized to (h, w) only if it differs
+    ) -> Tensor:     # (N, norm_nc, h, w)
+        "`param_free_norm(x) * (1 + gamma) + beta`, `gamma` and `beta` the rows of each pixel's label (see `gamma_beta`)"
+        seg = resize_semantic(seg, x.shape[-2:])
+        gamma, beta = self.gamma_beta(seg)
+        return self.param_free_norm(x) * (1 + gamma) + beta
+
+    def gamma_beta(self,
+        seg,         # float semantic map (N, label_nc, h, w) or a `SemanticIndex`, at the size of `x`
+    ) -> tuple:      # (gamma, beta), each (N, norm_nc, h, w)
+        "The modulation: a 1x1 convolution of a float map, the same as the table lookup of a `SemanticIndex`; with `positional`, times `1 + pos(intra_class_position)`"
+        if seg.shape[1] != self.gamma.in_channels:
+            raise ValueError(f"CLADE has tables for {self.gamma.in_channels} semantic channels, but the semantic map has {seg.shape[1]}. "
+                             "Fix: build the layer with label_nc = classes + don't-care (+1 with instance edges), as the map.")
+        w = torch.cat([self.gamma.weight, self.beta.weight])          # (2C, label_nc, 1, 1): gamma's and beta's tables side by side
+        gb = F.conv2d(seg, w) if isinstance(seg, Tensor) else label_lookup(seg, w[:, :, 0, 0].t())
+        if self.positional:
+            pos = intra_class_position(seg).to(gb.dtype)
+            gb = gb * (1 + F.conv2d(pos, torch.cat([self.pos_gamma.weight, self.pos_beta.weight])))
+        return gb.split(self.gamma.out_channels, 1)
+
+# %% ../nbs/03_layers.ipynb #33259d3e
+def intra_class_position(
+    seg,   # a `SemanticIndex`, an integer label map (N,H,W), or a float semantic map (each pixel's class: the argmax of its channels)
+) -> Tensor:   # (N, 2, H, W) float in [0, 1]: horizontal, vertical
+    "The intra-class positional map of CLADE-ICPE: per class region, each pixel's distance to the region's centre, over the region's largest, along x and along y"
+    if isinstance(seg, SemanticIndex):
+        if getattr(seg, '_icpe', None) is None: seg._icpe = intra_class_position(seg.labels)   # once per resolution, for every layer there
+        return seg._icpe
+    if seg.is_floating_point(): seg = seg.argmax(1)   # one-hot (+ edge channel, last): the first 1 is the class
+    n, h, w = seg.shape
+    dev = seg.device
+    K = int(seg.max()) + 1 if seg.numel() else 1
+    key = (seg + K * torch.arange(n, device=dev)[:, None, None]).flatten()                  # one region per (image, class)
+    xy = torch.stack(torch.meshgrid(torch.arange(w, device=dev, dtype=torch.float32),
+                                    torch.arange(h, device=dev, dtype=torch.float32), indexing='xy'), -1)
+    xy = xy.expand(n, h, w, 2).reshape(-1, 2)
+    count = torch.zeros(n * K, device=dev).index_add_(0, key, torch.ones_like(key, dtype=torch.float32))
+    centre = torch.zeros(n * K, 2, device=dev).index_add_(0, key, xy) / count.clamp(min=1)[:, None]
+    dist = (xy - centre[key]).abs()
+    extent = torch.zeros(n * K, 2, device=dev).scatter_reduce_(0, key[:, None].expand(-1, 2), dist, 'amax')[key]
+    pos = torch.where(extent > 0, dist / extent.clamp(min=1e-12), 0.)     # a region one pixel wide (or high): 0
+    return pos.view(n, h, w, 2).permute(0, 3, 1, 2)

@@ -334,6 +334,7 @@ def spade_learner(
     num_upsampling_layers:str='normal', # 'normal', 'more' or 'most'
     spade_norm:str='batch',           # SPADE's parameter-free norm: 'batch', 'syncbatch' (several GPUs) or 'instance'
     hidden:int=128,                   # hidden width of SPADE's MLP
+    modulation:str='spade',           # the generator's norms: 'spade' (the paper), 'clade' (a learned gamma, beta per class, Tan et al. 2021) or 'clade_icpe'
     gan_mode:str='hinge',             # adversarial loss: 'hinge', 'ls', 'original', 'w'
     lambda_feat:float=10.,            # feature matching weight
     lambda_vgg:float=10.,             # VGG perceptual loss weight; 0 switches it off (no VGG19 weights needed)
@@ -349,7 +350,8 @@ def spade_learner(
     spec, inst = label_spec(dls), has_instance(dls)
     h, w = dls.one_batch()[0].shape[-2:]
     G = SPADEGenerator(spec.n_classes, dontcare=spec.has_dontcare, use_instance=inst, ngf=ngf, z_dim=z_dim, use_vae=use_vae,
-                       num_upsampling_layers=num_upsampling_layers, crop_size=w, aspect_ratio=w / h, norm=spade_norm, hidden=hidden)
+                       num_upsampling_layers=num_upsampling_layers, crop_size=w, aspect_ratio=w / h, norm=spade_norm, hidden=hidden,
+                       modulation=modulation)
     if G.out_size != (h, w):
         raise ArgError(f"The generator makes {G.out_size[0]}x{G.out_size[1]} images, but the data is {h}x{w}. "
                          f"Fix: use a size whose width is a multiple of 2**{G.n_up} and whose aspect ratio gives a whole starting grid, e.g. $size=({h - h % 2**G.n_up or 2**G.n_up}, {w - w % 2**G.n_up or 2**G.n_up}).", 'size')

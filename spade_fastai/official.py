@@ -26,7 +26,8 @@ __all__ = ['OFFICIAL_DEFAULTS', 'PAPER_OPTIONS', 'official_opts', 'read_opt_txt'
 
 # %% ../nbs/11_official.ipynb #0a41ce90
 OFFICIAL_DEFAULTS = dict(
-    netG='spade', ngf=64, num_upsampling_layers='normal', norm_G='spectralspadesyncbatch3x3', use_vae=False, z_dim=256,
+    netG='spade', ngf=64, num_upsampling_layers='normal', norm_G='spectralspadesyncbatch3x3', norm_mode='spade', add_dist=False,
+    use_vae=False, z_dim=256,
     netD='multiscale', netD_subarch='n_layer', ndf=64, num_D=2, n_layers_D=4, norm_D='spectralinstance', norm_E='spectralinstance',
     label_nc=182, contain_dontcare_label=False, no_instance=False, output_nc=3, crop_size=256, aspect_ratio=1.0,
     init_type='xavier', init_variance=0.02, gan_mode='hinge', no_ganFeat_loss=False, no_vgg_loss=False,
@@ -124,8 +125,16 @@ def _filled(
 
 def _semantic_nc(o:dict) -> int: return o['label_nc'] + int(o['contain_dontcare_label']) + int(not o['no_instance'])
 
+def _modulation(o:dict) -> str:
+    "The generator's `modulation` from CLADE's options `norm_mode` and `add_dist`"
+    if o['norm_mode'] not in ('spade', 'clade'):
+        raise ValueError(f"Unknown norm_mode {o['norm_mode']!r}. Fix: use 'spade' (the paper) or 'clade' (CLADE's code, Tan et al. 2021).")
+    if o['add_dist'] and o['norm_mode'] != 'clade':
+        raise ValueError("add_dist (CLADE's intra-class positional encoding) needs norm_mode='clade'. Fix: pass norm_mode='clade', or leave out add_dist.")
+    return 'clade_icpe' if o['add_dist'] else o['norm_mode']
+
 def generator_args(
-    opt, # official options: netG, label_nc, contain_dontcare_label, no_instance, ngf, z_dim, use_vae, num_upsampling_layers, crop_size, aspect_ratio, norm_G, init_type, init_variance
+    opt, # official options: netG, label_nc, contain_dontcare_label, no_instance, ngf, z_dim, use_vae, num_upsampling_layers, crop_size, aspect_ratio, norm_G, norm_mode, add_dist, init_type, init_variance
 ) -> dict: # keyword arguments of `SPADEGenerator`
     "Constructor arguments of `SPADEGenerator` from official SPADE options; missing options take the official defaults"
     o = _filled(opt)
@@ -136,7 +145,8 @@ def generator_args(
                          "Fix: check that the options come from one run.")
     return dict(n_classes=o['label_nc'], dontcare=o['contain_dontcare_label'], use_instance=not o['no_instance'], ngf=o['ngf'],
                 z_dim=o['z_dim'], use_vae=o['use_vae'], num_upsampling_layers=o['num_upsampling_layers'], crop_size=o['crop_size'],
-                aspect_ratio=o['aspect_ratio'], norm=norm, spectral=spectral, ks=ks, init_type=o['init_type'], init_gain=o['init_variance'])
+                aspect_ratio=o['aspect_ratio'], norm=norm, spectral=spectral, ks=ks, init_type=o['init_type'], init_gain=o['init_variance'],
+                modulation=_modulation(o))
 
 def encoder_args(
     opt, # official options: ngf, z_dim, norm_E, init_type, init_variance
