@@ -80,16 +80,16 @@ def synthetic_dls(
     return SegMapDataLoaders.from_folder(path, n_classes=d['n_classes'], dontcare=d['dontcare'], use_instance=d['instances'],
                                          size=d['size'], bs=bs, splitter=IndexSplitter([n - 1]), num_workers=0, device=device)
 
-def build_learner(name:str, dls, **kwargs):
-    "The learner of configuration `name` on `dls`, a random-weight VGG19 for the perceptual loss (the same compute as ImageNet weights)"
+def build_learner(name:str, dls, modulation:str='spade', **kwargs):
+    "The learner of configuration `name` on `dls` with SPADE or CLADE (`modulation`), a random-weight VGG19 for the perceptual loss (the same compute as ImageNet weights)"
     from spade_fastai.learner import spade_learner
     from spade_fastai.official import official_learner
     import spade_fastai.inference   # patches learn.synthesize and learn.encode_style onto the learner
     o = official_opts(name)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message=r'VGG19Features\(weights=None\)')
-        if o is not None: return official_learner(dls, o, vgg_weights=None, **kwargs)
-        return spade_learner(dls, **CONFIGS[name]['learner'], vgg_weights=None, **kwargs)
+        if o is not None: return official_learner(dls, dict(o, norm_mode='spade' if modulation == 'spade' else 'clade', add_dist=modulation == 'clade_icpe'), vgg_weights=None, **kwargs)
+        return spade_learner(dls, **CONFIGS[name]['learner'], vgg_weights=None, modulation=modulation, **kwargs)
 
 def n_params(m) -> int|None: return None if m is None else sum(p.numel() for p in m.parameters())
 
