@@ -2,8 +2,9 @@
 
 The model is the `small` configuration of `_common.CONFIGS` (the quickstart's CPU model, `spade-fastai demo`'s) built by `spade_learner`
 on `SegMapDataLoaders.from_folder(--data)` (the folder's `splits/` gives train and validation; else a seeded 80/20 split). It trains as
-many epochs as end within `--minutes` (the demo's time-budget callback, `spade_fastai.cli_callbacks.TimeBudget`: it times the first epoch, plans
-the rest, and decays the learning rate over the last third), then `spade_fastai.metrics.evaluate` measures the images generated from the
+many epochs as end within `--minutes` (the demo's time-budget callback, `spade_fastai.cli_callbacks.TimeBudget`: it times the first epoch, fixes the
+number of epochs, the last one cut short to fit, and decays the learning rate over the last third; validating as the demo does, with `ValidateEvery`
+on the first epoch, every fifth and the last, on 32 items), then `spade_fastai.metrics.evaluate` measures the images generated from the
 validation label maps (random z, seeded) against the real validation photos: segmentation consistency with a segmenter trained from
 scratch on the real training photos (`--seg-epochs`), SWD, and FID/KID when torchvision's Inception-v3 weights are on the machine
 (`--inception-weights`, or the torch hub cache). Evaluation time is not part of the budget.
@@ -66,21 +67,23 @@ def run(a) -> dict:
     from spade_fastai.data import SegMapDataLoaders, label_spec
     from spade_fastai.learner import spade_learner
     from spade_fastai.metrics import evaluate, metric_summary
-    from spade_fastai.cli_callbacks import TimeBudget
+    from spade_fastai.cli_callbacks import TimeBudget, ValidateEvery
+    from spade_fastai.cli import _DEMO_VALIDATION
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     t_start, load0 = time.time(), os.getloadavg()
     set_seed(a.seed)
-    dls = SegMapDataLoaders.from_folder(a.data, size=a.size, bs=a.bs, seed=a.seed, num_workers=a.workers, device=a.device)
+    dls = SegMapDataLoaders.from_folder(a.data, size=a.size, bs=a.bs, seed=a.seed, device=a.device, **({} if a.workers is None else dict(num_workers=a.workers)))
     spec = label_spec(dls)
     lkw = CONFIGS[CONFIG]['learner']
     learn = spade_learner(dls, **lkw, path=out)
     print(f"[quality] {len(dls.train_ds)} training and {len(dls.valid_ds)} validation pairs of {a.data}, {spec.n_classes} classes, "
           f"{a.size} px; training for {a.minutes:g} minutes on {a.device}", file=sys.stderr, flush=True)
     t0 = time.time()
-    with learn.no_bar(), learn.no_logging(): learn.fit(100_000, a.lr, cbs=TimeBudget(t0 + 60 * a.minutes))
+    budget = TimeBudget(t0 + 60 * a.minutes, verbose=False)
+    with learn.no_bar(), learn.no_logging(): learn.fit(100_000, a.lr, cbs=[budget, ValidateEvery(**_DEMO_VALIDATION)])
     train_s, epochs = time.time() - t0, len(learn.recorder.values)
     nan_stop = getattr(learn, 'nan_stop', None)
-    last = ', '.join(f'{k} {v:.3f}' for k, v in zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1])) if epochs else ''
+    last = ', '.join(f'{k} {v:.3f}' for k, v in zip(learn.recorder.metric_names[1:-1], learn.recorder.values[-1])) if epochs else ''   # the last epoch is always validated
     print(f"[quality] trained {epochs} epochs in {train_s:.0f} s ({last}); evaluating", file=sys.stderr, flush=True)
     t0 = time.time()
     df, seg = evaluate(learn, metrics=a.metrics, seg_epochs=a.seg_epochs, inception_weights=a.inception_weights, seed=a.seed, progress=False, return_segmenter=True)
@@ -95,6 +98,7 @@ def run(a) -> dict:
                   n_classes=spec.n_classes, dontcare=spec.has_dontcare, codes=spec.codes,
                   split='splits/' if (Path(a.data)/'splits').is_dir() else f'random 80/20, seed {a.seed}'),
         minutes=a.minutes, epochs=epochs, train_s=round(train_s, 1), s_per_epoch=round(train_s / max(epochs, 1), 1), nan_stop=nan_stop,
+        plans=budget.plans, batches=len(learn.recorder.losses), workers=dls.train.fake_l.num_workers, validation=_DEMO_VALIDATION,
         final_losses=dict(zip(learn.recorder.metric_names[1:-1], [_num(v) for v in learn.recorder.values[-1]])) if epochs else None,
         evaluation=dict(metrics=df.attrs.get('metrics'), skipped=df.attrs.get('skipped'), n_images=df.attrs.get('n_images'),
                         segmenter=df.attrs.get('segmenter'), seg_epochs=a.seg_epochs, swd=df.attrs.get('swd'), kid=df.attrs.get('kid'),
@@ -125,7 +129,7 @@ def parse_args(argv=None):
     p.add_argument('--inception-weights', type=Path, default=None, metavar='FILE', help="torchvision's inception_v3_google-0cc3c7bd.pth (default: the torch hub cache)")
     p.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='where to run (default: cuda if a GPU is visible, else cpu)')
     p.add_argument('--threads', type=int, default=2, help='torch CPU threads (default: 2)')
-    p.add_argument('--workers', type=int, default=0, help='DataLoader worker processes (default: 0)')
+    p.add_argument('--workers', type=int, default=None, help="DataLoader worker processes (default: the library's `default_workers`: none on the CPU when torch's threads take every core)")
     p.add_argument('--seed', type=int, default=0, help='seed of the split, the weights, z and the metrics (default: 0)')
     a = p.parse_args(argv)
     import torch

@@ -109,6 +109,19 @@ def _cli_words_in_workers():
 _DEMO_LEARNER = dict(ngf=16, ndf=32, n_layers_D=3, hidden=64, use_vae=True, z_dim=64, lambda_vgg=0)   # the quickstart's CPU model
 _DEMO_FILES = ('results.png', 'losses.png', 'samples.png', 'spade.pkl')   # what the demo writes into DIR, beside data/
 _DEMO_RECORD = 'spade-demo.json'                                          # and the record of what it wrote
+_DEMO_VALIDATION = dict(every=5, n_items=32)   # `ValidateEvery` of the demo (and bench/quality.py): the first epoch, every fifth and the last, on 32 scenes
+
+def _to_log() -> bool:
+    "Whether fastai's progress bars would be written to a file or a pipe: console bars (not a notebook's) and a stdout that is not a terminal"
+    from fastprogress.fastprogress import ConsoleMasterBar
+    import fastai.callback.progress as progress
+    tty = getattr(sys.stdout, 'isatty', None)
+    return progress.master_bar is ConsoleMasterBar and not (callable(tty) and tty())
+
+def _bars(learn, log:bool):
+    "A context without progress bars (`learn.no_bar()`) when the output is a `log`; else one that changes nothing"
+    import contextlib
+    return learn.no_bar() if log else contextlib.nullcontext()
 
 def _save_fig(fig, fn:Path) -> Path:
     "Save `fig` to `fn` and close it"
@@ -201,7 +214,7 @@ def demo(
     import spade_fastai.inference   # learn.synthesize
     from spade_fastai.data import SegMapDataLoaders
     from spade_fastai.scenes import make_scenes
-    from spade_fastai.cli_callbacks import TimeBudget
+    from spade_fastai.cli_callbacks import TimeBudget, ValidateEvery, PrintEpochs
     dkw, lkw = _split_kwargs(kwargs)
     print(f"writing {n} synthetic scenes of {size}x{size} pixels to {out/'data'}")
     path = make_scenes(n=n, size=size, path=out/'data')
@@ -210,13 +223,15 @@ def demo(
     learn = spade_learner(dls, **{**_DEMO_LEARNER, **lkw}, path=out)
     reserve = 3 + 2 * (size / 64) ** 2     # seconds for the pictures and the export at the end
     print(f"training on {len(dls.train_ds)} scenes: timing the first epoch, then as many as fit in {minutes:g} minute{'s' * (minutes != 1)}")
+    log = _to_log()                        # a log file: a line per epoch, no progress bars
     t_fit = time.time()
-    learn.fit(10_000, 2e-3, cbs=TimeBudget(t0 + 60 * minutes - reserve))
+    with _bars(learn, log):
+        learn.fit(10_000, 2e-3, cbs=[TimeBudget(t0 + 60 * minutes - reserve), ValidateEvery(**_DEMO_VALIDATION)] + ([PrintEpochs()] if log else []))
     n_ep, t_fit = len(learn.recorder.values), time.time() - t_fit
     stage = out/f'.spade-demo-{os.getpid()}-{uuid.uuid4().hex[:8]}'   # new files first go here, then replace the old ones
     stage.mkdir()
     try:
-        _demo_pictures(learn, stage)
+        with _bars(learn, log): _demo_pictures(learn, stage)
         learn.export(Path(stage.name)/'spade.pkl')
         _demo_commit(out, stage)
     finally: shutil.rmtree(stage, ignore_errors=True)
@@ -417,7 +432,7 @@ def train(
         found = _run_found(out)
         _check(found is None, f"{out} holds {found}")
     from spade_fastai.learner import spade_learner
-    from spade_fastai.cli_callbacks import EpochCheckpoint
+    from spade_fastai.cli_callbacks import EpochCheckpoint, PrintEpochs
     import spade_fastai.inference   # learn.synthesize
     dls = _dataloaders(data, ddkw, size=size, bs=bs, **{'seed': 0, **dkw})
     learn = spade_learner(dls, **{**dict(ngf=ngf, ndf=ndf, use_vae=vae, lambda_vgg=10. if vgg else 0., vgg_weights=vgg_weights or 'DEFAULT',
@@ -431,7 +446,8 @@ def train(
         for f in old: f.unlink()
         print(f"training {epochs} epochs on {len(dls.train_ds)} label maps ({len(dls.valid_ds)} to validate); a checkpoint after each in {out/'models'}")
     (out/'models').mkdir(parents=True, exist_ok=True)
-    learn.fit(epochs, lr, cbs=EpochCheckpoint(state_fn, settings), start_epoch=start)
+    log = _to_log()                        # a log file: a line per epoch, no progress bars
+    with _bars(learn, log): learn.fit(epochs, lr, cbs=[EpochCheckpoint(state_fn, settings)] + ([PrintEpochs()] if log else []), start_epoch=start)
     learn.export('spade.pkl')
     print(f"{out/'spade.pkl'}  the trained model; make images with: spade-fastai synthesize --model {out/'spade.pkl'} --labels LABEL.png --out DIR")
     return learn

@@ -1,4 +1,4 @@
-"""The fastai callbacks of `spade-fastai demo` and `spade-fastai train`: training as many epochs as fit in a time budget, and a checkpoint after every epoch that `--resume` reads.
+"""The fastai callbacks of `spade-fastai demo` and `spade-fastai train`: training as many epochs as fit in a time budget, validation that costs little on a budget, one printed line per epoch for a log file, and a checkpoint after every epoch that `--resume` reads.
 
 Docs: https://spade-fastai.github.io/spade_fastai/cli_callbacks.html.md"""
 
@@ -10,47 +10,169 @@ import json, math, os, time
 from pathlib import Path
 import numpy as np
 from fastcore.basics import store_attr
-from fastai.callback.core import Callback, CancelFitException
+from fastai.imports import noop
+from fastai.callback.core import Callback, CancelFitException, CancelTrainException, CancelValidException
 from fastai.callback.tracker import SaveModelCallback
 from .learner import SPADELR
 
 # %% auto #0
-__all__ = ['TimeBudget', 'EpochCheckpoint']
+__all__ = ['TimeBudget', 'ValidateEvery', 'PrintEpochs', 'EpochCheckpoint']
 
 # %% ../nbs/13a_cli_callbacks.ipynb #4d3795da
 class TimeBudget(Callback):
-    "Time the first epoch, then train as many epochs as end before `deadline`, the learning rate of `SPADELR` decaying to 0 over the last `decay` of them"
-    order = 100   # after the recorder has logged the epoch
+    "Train as many epochs as end before `deadline`: time the first, fix the number of epochs (the last one cut to fit), and let only the end of the last one follow the pace, unless the deadline would be missed or epochs left unused; `SPADELR` decays the learning rate to 0 over the last `decay`"
+    order = 100   # after the recorder has logged the epoch, and after `ValidateEvery`
     def __init__(self,
-        deadline:float,     # `time.time()` by which training must end
-        decay:float=1/3,    # share of the epochs over which the learning rate decays to 0
-        verbose:bool=True,  # print the chosen number of epochs
+        deadline:float,     # `time.time()` by which training, its last validation included, must end
+        decay:float=1/3,    # share of the planned training over which the learning rate decays to 0
+        margin:float=0.01,  # share of the time left that a plan keeps free, for the ups and downs of the pace
+        verbose:bool=True,  # print the plan, and any change to the number of epochs
     ): store_attr()
-    def before_fit(self): self.total, self.times, self.cap = None, [], self.n_epoch
-    def before_epoch(self): self.t = time.time()
+
+    def before_fit(self):
+        self.total, self.last, self.cap, self.cut, self.n_train = None, None, self.n_epoch, False, len(self.dls.train)
+        self.paces, self.valid_times, self.epoch_times, self.plans = [], [], [], []   # s per training batch, per validation pass, per epoch; (epoch, epochs, batches of the last) of each plan
+    def before_epoch(self): self.t_epoch = time.time()
+    def before_train(self): self.t0, self.t2, self.cut = time.time(), None, False; self._prefix()
+    def before_validate(self): self._prefix()
     def _prefix(self):   # the first epoch's progress bar: no total yet
         pbar = getattr(getattr(self.learn, 'progress', None), 'pbar', None)
         if self.total is None and pbar is not None: pbar.prefix = 'Epoch 1 (timing) :'
-    def before_train(self): self._prefix()
-    def before_validate(self): self._prefix()
-    def _plan(self):
-        "Epochs in all: those done, and as many more as end before the deadline at the pace (median) of the epochs after the first"
-        pace = float(np.median(self.times[1:])) if len(self.times) > 1 else self.times[0]
-        total = max(self.epoch + 1, min(self.cap, self.epoch + 1 + math.floor((self.deadline - time.time()) / pace + 0.25)))
-        if self.total is not None and self.epoch + 1 >= self.total * (1 - self.decay): total = min(total, self.total)   # decaying: only shorten
-        if total == self.total: return
-        self.total = self.learn.n_epoch = total                # SPADELR decays over the last epochs of n_epoch
+
+    def _pace(self) -> float|None:
+        "Seconds per training batch: the median of the last five epochs after the first, else the first's (without its first two batches, the warm-up)"
+        return float(np.median(self.paces[1:][-5:])) if len(self.paces) > 1 else self.paces[0] if self.paces else None
+    def _valid_time(self, pace:float) -> float:
+        "Seconds per validation pass: the mean of those measured; before any, half a training batch (of `pace` s) per validation batch (of `ValidateEvery`'s items)"
+        if self.valid_times: return float(np.mean(self.valid_times))
+        n = min(getattr(self._validator(), 'n_items', None) or len(self.dls.valid_ds), len(self.dls.valid_ds))
+        return 0.5 * pace * math.ceil(n / (self.dls.valid.bs or 1))
+    def _validator(self):
+        "The callback that says which epochs validate (`ValidateEvery`), if the fit has one"
+        return next((c for c in self.learn.cbs if callable(getattr(c, 'validates', None))), None)
+
+    def _set(self, total:int, last:int):
+        "Plan `total` epochs, the last of `last` batches: `n_epoch` is the fit's length in epochs (fractional when the last is cut short), over whose last `decay` `SPADELR` decays"
+        if (total, last) != (self.total, self.last): self.plans.append((self.epoch, total, last))
+        self.total, self.last = total, last
+        self.learn.n_epoch = total - 1 + last / self.n_train
         for cb in self.learn.cbs:
-            if isinstance(cb, SPADELR): cb.decay_epochs = total * self.decay if total > 1 else 0
+            if isinstance(cb, SPADELR): cb.decay_epochs = self.learn.n_epoch * self.decay if self.learn.n_epoch > 1 else 0
         mbar = getattr(getattr(self.learn, 'progress', None), 'mbar', None)
         if mbar is not None: mbar.main_bar.total = total
+
+    def after_batch(self):
+        "In the last epoch, move its end with the pace; in any, end the training when another batch and a validation would end past the deadline"
+        if not self.training: return
+        now, done = time.time(), self.iter + 1
+        if done == 2: self.t2 = now              # the end of the epoch's first D and G steps, which warm up
+        plan, cur = self._pace(), (now - self.t0) / done
+        pace = cur if plan is None or done >= 4 or cur > 2 * plan else plan   # this epoch's pace once it has a few batches (or is far slower)
+        plan = plan or pace
+        fits = math.floor((self.deadline - now - self._valid_time(plan) * max(1., pace / plan)) * (1 - self.margin) / pace)   # batches after this one
+        last_epoch = self.total is not None and self.epoch + 1 >= self.total
+        if fits < 1 and not last_epoch:
+            if self.verbose: print(f"the deadline is near: epoch {self.epoch + 1} is the last" + (f", ending after {done} of its {self.n_train} batches" if done < self.n_train else ''))
+            self._set(self.epoch + 1, done)
+        elif last_epoch: self._set(self.total, max(1, min(self.n_train, done + max(fits, 0))))   # its end follows the pace
+        else: return
+        if done >= self.last and done < self.n_train: self.cut = True; raise CancelTrainException()
+    def after_cancel_train(self):   # ended as planned, not interrupted: the recorder logs its training loss
+        if self.cut and hasattr(self.learn, 'recorder'): self.learn.recorder.cancel_train = False
+    def after_train(self):
+        self.t_valid, n = time.time(), self.iter + 1
+        warm = not self.paces and n > 4          # the first epoch: without its first D and G steps
+        self.paces.append((self.t_valid - self.t2) / (n - 2) if warm else (self.t_valid - self.t0) / n)
+    def after_validate(self):
+        if hasattr(self, 't_valid') and not getattr(getattr(self.learn, 'recorder', None), 'cancel_valid', False):
+            self.valid_times.append(time.time() - self.t_valid)
+
+    def _plan(self) -> tuple:
+        "(epochs after this one, batches of the last): the most that end before the deadline at the pace measured, at most the `n_epoch` asked; (0, n) when none fits"
+        cb = self._validator()
+        pace, n = self._pace(), self.n_train
+        tv = self._valid_time(pace)
+        left = (self.deadline - time.time()) * (1 - self.margin)
+        best, n_val = (0, n), 1                  # validations: the last epoch's, and those of the epochs before it
+        for k in range(1, self.cap - self.epoch):
+            r = math.floor((left - n_val * tv) / pace) - (k - 1) * n
+            if r < 1: break
+            best = (k, min(r, n))
+            if r <= n: break
+            n_val += cb is None or cb.validates(self.epoch + k, math.inf)   # epoch + k, not the last of a longer plan
+        return best
+
     def after_epoch(self):
-        self.times.append(time.time() - self.t)
-        first = self.total is None
-        self._plan()
-        if first and self.verbose: print(f"one epoch took {self.times[0]:.1f} s: training {self.total} epoch{'s' * (self.total > 1)} in all"
-                                          + (f", the learning rate decaying over the last {self.total * self.decay:.1f}" if self.total > 1 else ''))
+        self.epoch_times.append(time.time() - self.t_epoch)
+        if self.total is not None and self.epoch + 1 >= self.total: raise CancelFitException()
+        first, old = self.total is None, self.total
+        k, r = self._plan()
+        total = self.epoch + 1 + k
+        if not first and total > old:            # more fits than planned: more epochs only for at least half an epoch more, before the decay
+            more = (total - 1 - old) * self.n_train + r
+            if more < self.n_train / 2 or self.epoch + 1 >= self.learn.n_epoch * (1 - self.decay): total, r = old, self.n_train
+        self._set(total, r)
+        if self.verbose and total != old:
+            part = f" (the last one {r} of its {self.n_train} batches)" if r < self.n_train else ''
+            what = f"one epoch took {self.epoch_times[0]:.1f} s" if first else 'slower than planned' if total < old else 'faster than planned'
+            print(f"{what}: training {total} epoch{'s' * (total > 1)} in all{part}"
+                  + (f", the learning rate decaying over the last {self.learn.n_epoch * self.decay:.1f}" if self.learn.n_epoch > 1 else ''))
         if self.epoch + 1 >= self.total: raise CancelFitException()
+
+    def after_fit(self):
+        if self.total is not None: self.learn.n_epoch = self.epoch + 1   # the epochs trained: a whole number again
+
+# %% ../nbs/13a_cli_callbacks.ipynb #0d283768
+class ValidateEvery(Callback):
+    "Validate a fit on its first epoch, every `every`-th after it and its last, on the first `n_items` validation items: little time on validation in a fit on a budget; the recorder shows `nan` for the epochs skipped"
+    order = 55   # after the recorder (50), which logs the validation losses; before the progress bar (60), which would draw a bar for a skipped validation
+    def __init__(self,
+        every:int=1,             # validate every `every`-th epoch (from the first), and the last
+        n_items:int|None=None,   # validate on the first `n_items` items of the validation set; None: all of them
+    ):
+        if not (isinstance(every, int) and every >= 1): raise ValueError(f"every={every!r}: validate every k-th epoch for a whole k of at least 1. Fix: pass e.g. every=5.")
+        if n_items is not None and not (isinstance(n_items, int) and n_items >= 1):
+            raise ValueError(f"n_items={n_items!r}: validate on at least one item. Fix: pass e.g. n_items=32, or None for the whole validation set.")
+        store_attr()
+
+    def validates(self,
+        epoch:int,       # an epoch of the fit, from 0
+        n_epoch:float,   # the fit's epochs (fractional when `TimeBudget` cuts the last one short)
+    ) -> bool:
+        "Whether `epoch` validates: the first, every `every`-th, and the last"
+        return epoch % self.every == 0 or epoch + 1 >= n_epoch
+
+    def before_epoch(self): self.trained = self.skipped = False
+    def before_train(self): self.trained = True
+    def before_validate(self):
+        if not self.trained: return   # `learn.validate()`, `get_preds`: no training before, so always the whole validation set
+        if not self.validates(self.epoch, self.n_epoch):
+            self.skipped = True
+            raise CancelValidException()
+        if self.n_items is not None and self.n_items < self.dl.n:
+            if getattr(self, '_src', None) is not self.dl: self._src, self._sub = self.dl, self.dl.new(n=self.n_items)   # not shuffled: the same items each time
+            self.learn.dl = self._sub
+    def after_validate(self):
+        rec = getattr(self.learn, 'recorder', None)
+        if self.skipped and rec is not None and rec.valid_metrics:   # the recorder logged no validation value: nan in their columns
+            rec.log += [float('nan')] * (1 + len(self.learn.metrics))
+
+# %% ../nbs/13a_cli_callbacks.ipynb #4b4254a7
+class PrintEpochs(Callback):
+    "Print the recorder's row of each epoch as one line of text, the column names first: progress bars for a log file"
+    order = 61   # after the progress bar (60), which also takes over the recorder's logger
+    def before_fit(self):
+        self.old = None
+        if hasattr(self.learn, 'gather_preds') or self.learn.logger is noop: return   # `get_preds`, `no_logging`: nothing to print
+        self.old, self.learn.logger = self.learn.logger, self._write
+        self.widths = [max(len(n), 9) for n in self.recorder.metric_names]
+        print('  '.join(n.ljust(w) for n, w in zip(self.recorder.metric_names, self.widths)).rstrip(), flush=True)
+    def _write(self, log):
+        "One line: numbers to four decimals, `-` for a value not measured (`nan`: a validation skipped)"
+        cells = ['-' if isinstance(v, float) and math.isnan(v) else f'{v:.4f}' if isinstance(v, float) else str(v) for v in log]
+        print('  '.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip(), flush=True)
+    def after_fit(self):
+        if self.old is not None: self.learn.logger, self.old = self.old, None
 
 # %% ../nbs/13a_cli_callbacks.ipynb #ee52cf3e
 class EpochCheckpoint(SaveModelCallback):

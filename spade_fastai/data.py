@@ -19,8 +19,8 @@ from .core import *
 __all__ = ['label_colors', 'LabelValueError', 'LabelSpec', 'read_codes', 'TensorInstance', 'PILInstance', 'label_values',
            'ReadLabelMap', 'ReadInstance', 'ReadPhoto', 'CheckSizes', 'AddLabelSpec', 'LabelMapBlock', 'InstanceBlock',
            'PhotoBlock', 'PairedFile', 'spade_tfms', 'pair_files', 'check_items', 'segmap_dblock', 'label_spec',
-           'has_instance', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances', 'show_batch',
-           'show_results']
+           'has_instance', 'default_workers', 'SegMapDataLoaders', 'SplitFiles', 'colorize', 'colorize_instances',
+           'show_batch', 'show_results']
 
 # %% ../nbs/01_data.ipynb #5fd123a1
 _default_colors = np.array([
@@ -521,6 +521,17 @@ def has_instance(dls:DataLoaders) -> bool:
     "Whether the batches of `dls` carry an instance map"
     return dls.n_inp > 1 and any(isinstance(t, ReadInstance) for t in dls.train_ds.tls[1].tfms.fs)
 
+# %% ../nbs/01_data.ipynb #ad145009
+def default_workers(
+    device=None,            # where the batches go: a `torch.device` or its name; None: fastai's `default_device()`
+    cpus:int|None=None,     # the CPUs this process may use; None: fastai's `defaults.cpus`
+    threads:int|None=None,  # torch's threads; None: `torch.get_num_threads()`
+) -> int:
+    "DataLoader worker processes for batches on `device`: fastai's default (a process per CPU, at most 16) for a GPU; on the CPU, the cores that torch's threads leave free"
+    dev = default_device() if device is None else torch.device(device)
+    n = min(16, ifnone(cpus, defaults.cpus))
+    return n if dev.type != 'cpu' else max(0, n - ifnone(threads, torch.get_num_threads()))
+
 # %% ../nbs/01_data.ipynb #c9d93081
 class SegMapDataLoaders(DataLoaders):
     "`DataLoaders` of (label map, [instance map,] photo) batches for semantic image synthesis"
@@ -543,7 +554,7 @@ class SegMapDataLoaders(DataLoaders):
         check:int|str=16,                # items to read in full now: a number, 'all' or 0
         unpaired:str='error',            # 'skip' drops label maps without a photo, with a warning
         bs:int=8,                        # batch size
-        **kwargs,                        # passed to `DataBlock.dataloaders` (num_workers, device, …)
+        **kwargs,                        # passed to `DataBlock.dataloaders` (num_workers: default `default_workers(device)`; device, …)
     ):
         "Build `DataLoaders` from a list of label files and the rules that find their photos"
         if not (isinstance(bs, int) and bs >= 1): raise ArgError(f"$bs={bs!r}: the batch size must be a whole number of at least 1. Fix: pass e.g. $bs=8.", 'bs')
@@ -559,6 +570,7 @@ class SegMapDataLoaders(DataLoaders):
         if check: check_items(dsets, check)
         _check_counts(len(labels), len(dsets.train), len(dsets.valid), bs if kwargs.get('drop_last', True) else 1,
                       valid_pct if random_split else None if isinstance(splitter, SplitFiles) else 0)   # a splitter of the user's may choose no validation
+        if kwargs.get('num_workers') is None: kwargs['num_workers'] = default_workers(kwargs.get('device'))   # a user's number always wins
         dls = dsets.dataloaders(path=path, bs=bs, after_item=dblock.item_tfms, after_batch=dblock.batch_tfms,
                                 **merge(dblock.dls_kwargs, kwargs))
         dls.test_items = splitter.test_items(labels) if isinstance(splitter, SplitFiles) else L()
