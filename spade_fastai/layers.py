@@ -45,15 +45,16 @@ class SPADE(nn.Module):
 
     def forward(self,
         x:Tensor,    # features (N, norm_nc, h, w)
-        seg,         # float semantic map (N, label_nc, H, W), or a `SemanticIndex` (the fast path); resized to (h, w) only if it differs
+        seg,         # float semantic map (N, label_nc, H, W), or a `SemanticIndex` (the fast path, where it saves time); resized to (h, w) only if it differs
     ) -> Tensor:     # (N, norm_nc, h, w)
         "`param_free_norm(x) * (1 + gamma(seg)) + beta(seg)`"
         normalized = self.param_free_norm(x)
         seg = resize_semantic(seg, x.shape[-2:])
-        if isinstance(seg, Tensor):   # the dense reference: the official three convolutions
-            actv = self.mlp_shared(seg)
+        mode = 'dense' if isinstance(seg, Tensor) else self.fast_mode(seg)
+        if mode == 'dense':   # the reference: the official three convolutions
+            actv = self.mlp_shared(seg if isinstance(seg, Tensor) else seg.dense(self.mlp_shared[0].weight.dtype))
             gamma, beta = self.mlp_gamma(actv), self.mlp_beta(actv)
-        else: gamma, beta = self.fast_gamma_beta(seg)
+        else: gamma, beta = self.fast_gamma_beta(seg, mode)
         return normalized * (1 + gamma) + beta
 
 def resize_semantic(
@@ -109,6 +110,7 @@ class SPADEResBlk(nn.Module):
 class SemanticIndex:
     "A semantic map held as class indices (and instance edges) at one resolution: the input of SPADE's exact fast path, shared by every layer at that size"
     max_band = 0.75   # above this share of band pixels, gamma and beta come from the dense convolutions of the gathered `actv`
+    min_gain = 150.   # multiply-adds a layer's fast path must save per float it gathers or writes, else it takes the dense path (`SPADE.fast_mode`); 0: the fast path in every layer
     def __init__(self,
         labels:Tensor,           # class indices (N,H,W) int64 in 0..n_labels-1 (the don't-care label included)
         n_labels:int,            # one-hot channels: classes + don't-care
@@ -117,7 +119,7 @@ class SemanticIndex:
         if labels.dtype != torch.long or labels.dim() != 3: raise ValueError(f"SemanticIndex needs (N,H,W) int64 class indices, got {labels.dtype} {tuple(labels.shape)}. Fix: `label_index(label, n_classes, dontcare)`.")
         if edge is not None and (edge.shape != labels.shape or edge.dtype != torch.bool):
             raise ValueError(f"The edge map must be a bool tensor of the label map's shape {tuple(labels.shape)}, got {edge.dtype} {tuple(edge.shape)}.")
-        self.labels, self.n_labels, self.edge, self._plans = labels, n_labels, edge, {}
+        self.labels, self.n_labels, self.edge, self._plans, self._dense = labels, n_labels, edge, {}, {}
 
     @classmethod
     def from_semantic(cls,
@@ -148,11 +150,12 @@ class SemanticIndex:
         return SemanticIndex(near(self.labels).long(), self.n_labels, None if self.edge is None else near(self.edge) > 0)
 
     def dense(self, dtype=torch.float32) -> Tensor:
-        "The one-hot (+ edge) float tensor that `semantic_input` builds: the dense path's input"
-        n, h, w = self.labels.shape
-        sem = torch.zeros(self.shape, device=self.device, dtype=dtype).scatter_(1, self.labels[:, None], 1.)
-        if self.edge is not None: sem[:, -1] = self.edge
-        return sem
+        "The one-hot (+ edge) float tensor that `semantic_input` builds: the dense path's input (built once per dtype, for every layer that takes the dense path)"
+        if dtype not in self._dense:
+            sem = torch.zeros(self.shape, device=self.device, dtype=dtype).scatter_(1, self.labels[:, None], 1.)
+            if self.edge is not None: sem[:, -1] = self.edge
+            self._dense[dtype] = sem
+        return self._dense[dtype]
 
     def plan(self, ks:int) -> dict:
         "What every SPADE layer with `ks`x`ks` kernels needs at this resolution, computed once: the padded labels, the two bands and their gather indices"
@@ -177,7 +180,7 @@ class SemanticIndex:
         band1 = padded_index(flat(~uniform(R)))                        # actv differs from its label's constant (in the padded map)
         band = flat(~interior)                                         # gamma, beta need the convolution
         p = dict(ks=ks, K=K, padded=padded, interior=interior, band=band, band_share=len(band) / max(1, n * h * w),
-                 band1=band1, gather1=code.flatten()[band1[:, None] + tap - R * Wq - R] + torch.arange(ks * ks, device=dev) * M)
+                 band1=band1, band1_share=len(band1) / max(1, n * h * w), gather1=code.flatten()[band1[:, None] + tap - R * Wq - R] + torch.arange(ks * ks, device=dev) * M)
         if p['band_share'] <= self.max_band: p['patch'] = padded_index(band)[:, None] + tap - R * Wq - R   # (P, ks*ks) actv rows under each band pixel's kernel
         self._plans[ks] = p
         return p
@@ -194,8 +197,26 @@ def _gather_table(W:Tensor, n_labels:int, edge:bool) -> Tensor:
     return cols.reshape(-1, out)
 
 @patch
+def fast_mode(self:SPADE,
+    seg:SemanticIndex,   # the semantic map at the size of the features
+) -> str:                # 'pixel', 'full' or 'dense'
+    "How this layer computes gamma, beta on `seg`: the fast path with the band as a matrix product ('pixel') or through the dense gamma/beta convolutions ('full'), or the dense reference, by the multiply-adds each saves against the floats it moves"
+    conv = self.mlp_shared[0]
+    p = seg.plan(conv.kernel_size[0])
+    k2, hid, C = conv.kernel_size[0] ** 2, conv.out_channels, self.mlp_gamma.out_channels
+    saved = k2 * hid * conv.in_channels                         # per pixel: the dense mlp_shared, which the gather replaces
+    moved = hid * (1 + k2 * p['band1_share'])                   # the actv map written, the taps gathered in its band
+    gains = dict(full=saved - seg.min_gain * moved)
+    if 'patch' in p:                                            # and the gamma/beta convolutions outside the band, for the band's patches and the table's rows
+        b = p['band_share']
+        gains['pixel'] = saved + (1 - b) * k2 * hid * 2 * C - seg.min_gain * (moved + b * k2 * hid + 2 * C)
+    mode = max(gains, key=gains.get)
+    return mode if gains[mode] > 0 else 'dense'
+
+@patch
 def fast_gamma_beta(self:SPADE,
     seg:SemanticIndex,   # the semantic map at the size of `x`
+    mode:str|None=None,  # 'pixel' (needs `plan(ks)['patch']`) or 'full'; None: 'pixel' when the band is at most `SemanticIndex.max_band` of the map
 ) -> tuple:              # (gamma, beta), each (N, norm_nc, h, w): what the dense convolutions give, to float rounding
     "gamma and beta without the one-hot convolutions: `mlp_shared` as a gather, a per-label table inside regions, the real convolution in the band"
     conv, g, b = self.mlp_shared[0], self.mlp_gamma, self.mlp_beta
@@ -206,7 +227,7 @@ def fast_gamma_beta(self:SPADE,
     actv = F.embedding(p['padded'].flatten(), torch.cat([inside, inside.new_zeros(1, inside.shape[1])]))   # the padded actv map, (N*Hq*Wq, hidden)
     if len(p['band1']):   # near boundaries, edges and the border: the gather of mlp_shared's taps
         actv.index_put_((p['band1'],), F.relu(F.embedding_bag(p['gather1'], _gather_table(conv.weight, K, seg.edge is not None), mode='sum') + conv.bias))
-    if 'patch' not in p:  # nearly all band: the dense gamma/beta convolutions of the actv map
+    if (mode or ('pixel' if 'patch' in p else 'full')) == 'full':  # nearly all band: the dense gamma/beta convolutions of the actv map
         actv = actv.view(n, h + 2 * R, w + 2 * R, -1).permute(0, 3, 1, 2).contiguous()
         return F.conv2d(actv, g.weight, g.bias), F.conv2d(actv, b.weight, b.bias)
     Wgb, bgb = torch.cat([g.weight, b.weight]), torch.cat([g.bias, b.bias])
