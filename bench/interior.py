@@ -25,7 +25,7 @@ def shares(lbl:torch.Tensor, inst:torch.Tensor|None, size:tuple, ks:int=3) -> di
     si = SemanticIndex(lbl[None], int(lbl.max()) + 1, edge)
     out, (h, w) = {}, size
     while min(h, w) >= 8:
-        p = si.resize((h, w)).plan(ks)
+        p = si.resize((h, w)).plan(ks, indices=False)
         out[(h, w)] = 1 - p['band_share']
         h, w = h // 2, w // 2
     return out

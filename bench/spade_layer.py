@@ -68,7 +68,7 @@ def main(argv=None):
                 if mode in ('full', 'pixel'): s.max_band, s.min_gain = (0. if mode == 'full' else 1.), 0.   # that mode, whatever it saves
                 return s
             inputs = dict(dense=lambda: seg('dense').dense(), fast=lambda: seg('auto'), full=lambda: seg('full'), pixel=lambda: seg('pixel'))   # fast: each layer's own choice (`SPADE.fast_mode`)
-            share = seg('auto').plan(3)['band_share']
+            share = seg('auto').plan(3, indices=False)['band_share']
             row = dict(labels=K, res=res, norm_nc=C, hidden=a.hidden, bs=a.bs, band_share=round(share, 3), choice=layer.fast_mode(seg('auto')), plan_s=median_time(lambda: seg('auto').plan(3), a.reps, a.warmup))
             for mode, make in inputs.items():
                 s = make()

@@ -93,7 +93,7 @@ def interior_share(learn) -> dict:
     ks = norm.mlp_shared[0].kernel_size[0] if hasattr(norm, 'mlp_shared') else 3
     (h, w), out = si.labels.shape[-2:], {}
     while h >= G.sh and w >= G.sw and h >= 4:
-        out[f'{h}x{w}'] = round(1 - si.resize((h, w)).plan(ks)['band_share'], 3)
+        out[f'{h}x{w}'] = round(1 - si.resize((h, w)).plan(ks, indices=False)['band_share'], 3)
         h, w = h // 2, w // 2
     return out
 

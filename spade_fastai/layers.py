@@ -119,7 +119,8 @@ class SemanticIndex:
         if labels.dtype != torch.long or labels.dim() != 3: raise ValueError(f"SemanticIndex needs (N,H,W) int64 class indices, got {labels.dtype} {tuple(labels.shape)}. Fix: `label_index(label, n_classes, dontcare)`.")
         if edge is not None and (edge.shape != labels.shape or edge.dtype != torch.bool):
             raise ValueError(f"The edge map must be a bool tensor of the label map's shape {tuple(labels.shape)}, got {edge.dtype} {tuple(edge.shape)}.")
-        self.labels, self.n_labels, self.edge, self._plans, self._dense = labels, n_labels, edge, {}, {}
+        self.labels, self.n_labels, self.edge = labels, n_labels, edge
+        self._plans, self._dense, self._icpe = {}, {}, None   # computed once, for every layer at this resolution: plans per kernel size, one-hot maps per dtype, CLADE-ICPE's positions
 
     @classmethod
     def from_semantic(cls,
@@ -157,33 +158,43 @@ class SemanticIndex:
             self._dense[dtype] = sem
         return self._dense[dtype]
 
-    def plan(self, ks:int) -> dict:
-        "What every SPADE layer with `ks`x`ks` kernels needs at this resolution, computed once: the padded labels, the two bands and their gather indices"
-        if ks in self._plans: return self._plans[ks]
-        R, K, dev = ks // 2, self.n_labels, self.device
-        n, h, w = self.labels.shape
+    def plan(self,
+        ks:int,              # kernel size of the SPADE layers
+        indices:bool=True,   # also the padded labels and the gather indices of the fast path (computed on first use: a layer that takes the dense path needs none)
+    ) -> dict:
+        "What every SPADE layer with `ks`x`ks` kernels needs at this resolution, computed once: the bands and their shares; with `indices`, the padded labels and gather indices"
+        if ks not in self._plans:
+            R, (n, h, w) = ks // 2, self.labels.shape
+            lf = self.labels[:, None].float()
+            def uniform(r):   # pixels whose (2r+1)^2 square holds one label, no edge, and lies inside the map
+                u = (F.max_pool2d(lf, 2 * r + 1, 1, r) == -F.max_pool2d(-lf, 2 * r + 1, 1, r))[:, 0]
+                if self.edge is not None: u &= F.max_pool2d(self.edge[:, None].float(), 2 * r + 1, 1, r)[:, 0] == 0
+                u[:, :r], u[:, h - r:], u[:, :, :r], u[:, :, w - r:] = False, False, False, False
+                return u
+            interior, near1 = uniform(2 * R), ~uniform(R)              # gamma, beta: a per-label constant; actv differs from its label's constant
+            N = max(1, n * h * w)
+            self._plans[ks] = dict(ks=ks, K=self.n_labels, interior=interior, near1=near1,
+                                   band_share=(~interior).sum().item() / N, band1_share=near1.sum().item() / N)
+        p = self._plans[ks]
+        if indices and 'gather1' not in p: p.update(self._indices(p))
+        return p
+
+    def _indices(self, p:dict) -> dict:
+        "The fast path's indices for plan `p`: the padded labels, the two bands as flat indices, the gather codes of `mlp_shared`'s taps, the band's actv patches"
+        ks, K, dev = p['ks'], p['K'], self.device
+        R, (n, h, w) = ks // 2, self.labels.shape
         Hq, Wq = h + 2 * R, w + 2 * R                                  # the zero-padded map of the convolutions
         M = (K + 1) * (2 if self.edge is not None else 1)             # codes: labels, the zero padding K, (the same with an edge)
         padded = F.pad(self.labels, (R, R, R, R), value=K)             # (n, Hq, Wq): the padding ring is the code K
         code = padded if self.edge is None else padded + (K + 1) * F.pad(self.edge.long(), (R, R, R, R))
-        lf = self.labels[:, None].float()
-        def uniform(r):   # pixels whose (2r+1)^2 square holds one label, no edge, and lies inside the map
-            u = (F.max_pool2d(lf, 2 * r + 1, 1, r) == -F.max_pool2d(-lf, 2 * r + 1, 1, r))[:, 0]
-            if self.edge is not None: u &= F.max_pool2d(self.edge[:, None].float(), 2 * r + 1, 1, r)[:, 0] == 0
-            u[:, :r], u[:, h - r:], u[:, :, :r], u[:, :, w - r:] = False, False, False, False
-            return u
         flat = lambda m: m.flatten().nonzero()[:, 0]
         def padded_index(i):   # flat index in the padded map of flat pixels `i` of the map
             return ((i // (h * w)) * Hq + i % (h * w) // w + R) * Wq + i % w + R
-        tap = (torch.arange(ks, device=dev)[:, None] * Wq + torch.arange(ks, device=dev)).flatten()   # offsets of the kernel's taps
-        interior = uniform(2 * R)                                      # gamma, beta: a per-label constant
-        band1 = padded_index(flat(~uniform(R)))                        # actv differs from its label's constant (in the padded map)
-        band = flat(~interior)                                         # gamma, beta need the convolution
-        p = dict(ks=ks, K=K, padded=padded, interior=interior, band=band, band_share=len(band) / max(1, n * h * w),
-                 band1=band1, band1_share=len(band1) / max(1, n * h * w), gather1=code.flatten()[band1[:, None] + tap - R * Wq - R] + torch.arange(ks * ks, device=dev) * M)
-        if p['band_share'] <= self.max_band: p['patch'] = padded_index(band)[:, None] + tap - R * Wq - R   # (P, ks*ks) actv rows under each band pixel's kernel
-        self._plans[ks] = p
-        return p
+        tap = (torch.arange(ks, device=dev)[:, None] * Wq + torch.arange(ks, device=dev)).flatten() - R * Wq - R   # offsets of the kernel's taps
+        band1, band = padded_index(flat(p['near1'])), flat(~p['interior'])   # actv's band (in the padded map), gamma/beta's band
+        out = dict(padded=padded, band1=band1, band=band, gather1=code.flatten()[band1[:, None] + tap] + torch.arange(ks * ks, device=dev) * M)
+        if p['band_share'] <= self.max_band: out['patch'] = padded_index(band)[:, None] + tap   # (P, ks*ks) actv rows under each band pixel's kernel
+        return out
 
     def __repr__(self): return f"SemanticIndex({self.n_labels} labels{' + edges' if self.edge is not None else ''}, {tuple(self.labels.shape)})"
 
@@ -202,12 +213,12 @@ def fast_mode(self:SPADE,
 ) -> str:                # 'pixel', 'full' or 'dense'
     "How this layer computes gamma, beta on `seg`: the fast path with the band as a matrix product ('pixel') or through the dense gamma/beta convolutions ('full'), or the dense reference, by the multiply-adds each saves against the floats it moves"
     conv = self.mlp_shared[0]
-    p = seg.plan(conv.kernel_size[0])
+    p = seg.plan(conv.kernel_size[0], indices=False)
     k2, hid, C = conv.kernel_size[0] ** 2, conv.out_channels, self.mlp_gamma.out_channels
     saved = k2 * hid * conv.in_channels                         # per pixel: the dense mlp_shared, which the gather replaces
     moved = hid * (1 + k2 * p['band1_share'])                   # the actv map written, the taps gathered in its band
     gains = dict(full=saved - seg.min_gain * moved)
-    if 'patch' in p:                                            # and the gamma/beta convolutions outside the band, for the band's patches and the table's rows
+    if p['band_share'] <= seg.max_band:                         # and the gamma/beta convolutions outside the band, for the band's patches and the table's rows
         b = p['band_share']
         gains['pixel'] = saved + (1 - b) * k2 * hid * 2 * C - seg.min_gain * (moved + b * k2 * hid + 2 * C)
     mode = max(gains, key=gains.get)
@@ -216,7 +227,7 @@ def fast_mode(self:SPADE,
 @patch
 def fast_gamma_beta(self:SPADE,
     seg:SemanticIndex,   # the semantic map at the size of `x`
-    mode:str|None=None,  # 'pixel' (needs `plan(ks)['patch']`) or 'full'; None: 'pixel' when the band is at most `SemanticIndex.max_band` of the map
+    mode:str,            # 'pixel' (the band as a matrix product; the band at most `SemanticIndex.max_band` of the map) or 'full', as `fast_mode` chooses
 ) -> tuple:              # (gamma, beta), each (N, norm_nc, h, w): what the dense convolutions give, to float rounding
     "gamma and beta without the one-hot convolutions: `mlp_shared` as a gather, a per-label table inside regions, the real convolution in the band"
     conv, g, b = self.mlp_shared[0], self.mlp_gamma, self.mlp_beta
@@ -227,7 +238,7 @@ def fast_gamma_beta(self:SPADE,
     actv = F.embedding(p['padded'].flatten(), torch.cat([inside, inside.new_zeros(1, inside.shape[1])]))   # the padded actv map, (N*Hq*Wq, hidden)
     if len(p['band1']):   # near boundaries, edges and the border: the gather of mlp_shared's taps
         actv.index_put_((p['band1'],), F.relu(F.embedding_bag(p['gather1'], _gather_table(conv.weight, K, seg.edge is not None), mode='sum') + conv.bias))
-    if (mode or ('pixel' if 'patch' in p else 'full')) == 'full':  # nearly all band: the dense gamma/beta convolutions of the actv map
+    if mode == 'full':    # nearly all band: the dense gamma/beta convolutions of the actv map
         actv = actv.view(n, h + 2 * R, w + 2 * R, -1).permute(0, 3, 1, 2).contiguous()
         return F.conv2d(actv, g.weight, g.bias), F.conv2d(actv, b.weight, b.bias)
     Wgb, bgb = torch.cat([g.weight, b.weight]), torch.cat([g.bias, b.bias])
@@ -297,7 +308,7 @@ def intra_class_position(
 ) -> Tensor:   # (N, 2, H, W) float in [0, 1]: horizontal, vertical
     "The intra-class positional map of CLADE-ICPE: per class region, each pixel's distance to the region's centre, over the region's largest, along x and along y"
     if isinstance(seg, SemanticIndex):
-        if getattr(seg, '_icpe', None) is None: seg._icpe = intra_class_position(seg.labels)   # once per resolution, for every layer there
+        if seg._icpe is None: seg._icpe = intra_class_position(seg.labels)   # once per resolution, for every layer there
         return seg._icpe
     if seg.is_floating_point(): seg = seg.argmax(1)   # one-hot (+ edge channel, last): the first 1 is the class
     n, h, w = seg.shape
