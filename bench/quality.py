@@ -1,4 +1,4 @@
-"""Quality at a fixed budget: train SPADE on a dataset folder for a given number of minutes, then evaluate it; writes metrics.json and samples.png.
+"""Quality at a fixed budget: train SPADE (or OASIS) on a dataset folder for a given number of minutes, then evaluate it; writes metrics.json and samples.png.
 
 The model is the `small` configuration of `_common.CONFIGS` (the quickstart's CPU model, `spade-fastai demo`'s) built by `spade_learner`
 on `SegMapDataLoaders.from_folder(--data)` (the folder's `splits/` gives train and validation; else a seeded 80/20 split). It trains as
@@ -12,6 +12,9 @@ scratch on the real training photos (`--seg-epochs`), SWD, and FID/KID when torc
 metrics.json: one JSON object: the configuration and its parameter counts, the data, the budget and what it bought (epochs, seconds),
 the metrics (headline values by metric and source, and every row of the table), versions, machine, device and load.
 samples.png: validation label maps (top), the generated images (middle) and the real photos (bottom).
+
+`--objective oasis` trains `oasis_learner` at the same generator width instead (see bench/README.md); both report the diversity
+of 4 samples per validation map (`spade_fastai.metrics.sample_diversity`).
 
 Examples:
   python bench/quality.py --minutes 5                                   # facades (../shared/data/facades) at 64 px on the CPU
@@ -28,6 +31,7 @@ from _common import CONFIGS, environment, n_params
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent/'shared'/'data'/'facades'
 CONFIG = 'small'
+OASIS_LEARNER = dict(ngf=16, ndf=16, hidden=64, noise_nc=64)   # `oasis_learner` at the small configuration's generator width; a discriminator of about the size of its two-scale PatchGAN
 
 def _num(v):
     "A JSON-safe number: NaN and infinities become None"
@@ -47,7 +51,7 @@ def save_samples(learn, fn:Path, n:int=8, seed:int=0) -> Path:
     labels, reals = labels[:n], reals[:n]
     G = learn.model.generator
     z = torch.randn(len(labels), G.z_dim, generator=torch.Generator().manual_seed(seed)) if G.use_vae else None
-    fakes = learn.synthesize(labels, z=z, as_tensor=True)
+    fakes = learn.synthesize(labels, seed=seed, as_tensor=True) if G.noise_nc else learn.synthesize(labels, z=z, as_tensor=True)
     img = lambda t: ((t.float().cpu().permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy()
     fig, axs = plt.subplots(3, len(labels), figsize=(1.6 * len(labels), 5.2), squeeze=False)
     for j in range(len(labels)):
@@ -66,7 +70,8 @@ def run(a) -> dict:
     from fastai.torch_core import set_seed
     from spade_fastai.data import SegMapDataLoaders, label_spec
     from spade_fastai.learner import spade_learner
-    from spade_fastai.metrics import evaluate, metric_summary
+    from spade_fastai.oasis import oasis_learner
+    from spade_fastai.metrics import evaluate, metric_summary, sample_diversity
     from spade_fastai.cli_callbacks import TimeBudget, ValidateEvery
     from spade_fastai.cli import _DEMO_VALIDATION
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -74,8 +79,8 @@ def run(a) -> dict:
     set_seed(a.seed)
     dls = SegMapDataLoaders.from_folder(a.data, size=a.size, bs=a.bs, seed=a.seed, device=a.device, **({} if a.workers is None else dict(num_workers=a.workers)))
     spec = label_spec(dls)
-    lkw = CONFIGS[CONFIG]['learner']
-    learn = spade_learner(dls, **lkw, path=out)
+    lkw = CONFIGS[CONFIG]['learner'] if a.objective == 'spade' else OASIS_LEARNER
+    learn = (spade_learner if a.objective == 'spade' else oasis_learner)(dls, **lkw, path=out)
     print(f"[quality] {len(dls.train_ds)} training and {len(dls.valid_ds)} validation pairs of {a.data}, {spec.n_classes} classes, "
           f"{a.size} px; training for {a.minutes:g} minutes on {a.device}", file=sys.stderr, flush=True)
     t0 = time.time()
@@ -89,10 +94,13 @@ def run(a) -> dict:
     df, seg = evaluate(learn, metrics=a.metrics, seg_epochs=a.seg_epochs, inception_weights=a.inception_weights, seed=a.seed, progress=False, return_segmenter=True)
     eval_s = time.time() - t0
     summ = metric_summary(df)
+    vl = torch.cat([b[0].cpu() for b in learn.dls.valid])[:a.diversity_maps]
+    diversity = sample_diversity(learn, vl, n=4, seed=a.seed)   # mean pairwise per-pixel L1 (colours in [0, 1]) of 4 samples per validation map
     samples = save_samples(learn, out/'samples.png', seed=a.seed)
     m = learn.model
     res = dict(
-        bench='quality', config=CONFIG, learner=dict(lkw, lr=a.lr, ttur=True, gan_mode='hinge', lambda_feat=learn.loss_func.lambda_feat),
+        bench='quality', config=CONFIG, objective=a.objective,
+        learner=dict(lkw, lr=a.lr, ttur=True, **(dict(gan_mode='hinge', lambda_feat=learn.loss_func.lambda_feat) if a.objective == 'spade' else dict(lambda_labelmix=learn.loss_func.lambda_labelmix))),
         params=dict(G=n_params(m.generator), D=n_params(m.critic), E=n_params(m.encoder)),
         data=dict(path=str(Path(a.data).resolve()), size=a.size, bs=a.bs, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                   n_classes=spec.n_classes, dontcare=spec.has_dontcare, codes=spec.codes,
@@ -103,6 +111,7 @@ def run(a) -> dict:
         evaluation=dict(metrics=df.attrs.get('metrics'), skipped=df.attrs.get('skipped'), n_images=df.attrs.get('n_images'),
                         segmenter=df.attrs.get('segmenter'), seg_epochs=a.seg_epochs, swd=df.attrs.get('swd'), kid=df.attrs.get('kid'),
                         inception_weights=df.attrs.get('inception_weights'), z='random (seeded)', seed=a.seed, eval_s=round(eval_s, 1)),
+        diversity=dict(value=round(diversity, 5), maps=len(vl), samples=4, what='mean pairwise per-pixel L1 distance, colours in [0, 1]'),
         metrics={k: {s: _num(v) for s, v in row.items() if not (isinstance(v, float) and math.isnan(v))} for k, row in summ.iterrows()},
         rows=[dict(metric=r.metric, part=r.part, source=r.source, value=_num(r.value)) for r in df.itertuples()],
         files=dict(metrics=str(out/'metrics.json'), samples=str(samples)),
@@ -121,7 +130,9 @@ def parse_args(argv=None):
     p.add_argument('--size', type=int, default=64, help='image size in pixels, a multiple of 32 (default: 64)')
     p.add_argument('--minutes', type=float, default=5., help='training budget in minutes; evaluation comes on top (default: 5)')
     p.add_argument('--bs', type=int, default=CONFIGS[CONFIG]['bs'], help=f"batch size (default: {CONFIGS[CONFIG]['bs']})")
+    p.add_argument('--objective', choices=['spade', 'oasis'], default='spade', help="'spade': the demo's model and losses (VAE, no VGG); 'oasis': oasis_learner at the same generator width (default: spade)")
     p.add_argument('--lr', type=float, default=2e-3, help="base learning rate, as spade-fastai demo's (TTUR: G at half, D at twice it) (default: 2e-3)")
+    p.add_argument('--diversity-maps', type=int, default=32, help='validation label maps for the diversity (4 samples each) (default: 32)')
     p.add_argument('--out', type=Path, default=Path('quality_out'), metavar='DIR', help='folder for metrics.json and samples.png (default: quality_out)')
     p.add_argument('--seg-epochs', type=int, default=10, help='epochs of the segmenter trained on the real training photos (default: 10)')
     p.add_argument('--metrics', nargs='+', choices=list(_METRICS), default=None,
@@ -143,7 +154,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     a = parse_args(argv)
     res = run(a)
-    print(json.dumps(dict(metrics=res['metrics'], epochs=res['epochs'], train_s=res['train_s'], files=res['files'])), flush=True)
+    print(json.dumps(dict(objective=res['objective'], diversity=res['diversity']['value'], metrics=res['metrics'], epochs=res['epochs'], train_s=res['train_s'], files=res['files'])), flush=True)
     return 0
 
 if __name__ == '__main__': sys.exit(main())

@@ -12,6 +12,7 @@ from .discriminator import *
 from .pretrained import *
 from .losses import *
 from .learner import *
+from .oasis import *
 from .inference import *
 from .distributed import *
 from .official import *

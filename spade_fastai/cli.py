@@ -107,6 +107,7 @@ def _cli_words_in_workers():
 
 # %% ../nbs/13_cli.ipynb #0ed27391
 _DEMO_LEARNER = dict(ngf=16, ndf=32, n_layers_D=3, hidden=64, use_vae=True, z_dim=64, lambda_vgg=0)   # the quickstart's CPU model
+_DEMO_OASIS = dict(ngf=16, ndf=16, hidden=64, noise_nc=64)   # its OASIS twin (`--objective oasis`): the same generator with 3D noise, a discriminator of about the PatchGAN's size
 _DEMO_FILES = ('results.png', 'losses.png', 'samples.png', 'spade.pkl')   # what the demo writes into DIR, beside data/
 _DEMO_RECORD = 'spade-demo.json'                                          # and the record of what it wrote
 _DEMO_VALIDATION = dict(every=5, n_items=32)   # `ValidateEvery` of the demo (and bench/quality.py): the first epoch, every fifth and the last, on 32 scenes
@@ -201,16 +202,19 @@ def demo(
     out:Annotated[str, {'metavar': 'DIR'}]='spade_demo', # folder for the pictures, the model and the data; a re-run replaces only what the demo wrote
     size:int=64,                                         # image size in pixels (a multiple of 32)
     n:int=256,                                           # number of synthetic scenes (a fifth of them to validate)
-    **kwargs,                                            # Python only: settings of `spade_learner` (ngf=8, …) or the `DataLoaders` (num_workers=0)
+    objective:Annotated[str, {'choices': ['spade', 'oasis']}]='spade', # spade: the paper's losses and a style encoder; oasis: segmentation discriminator, LabelMix, 3D noise
+    **kwargs,                                            # Python only: settings of `spade_learner` or `oasis_learner` (ngf=8, …) or the `DataLoaders` (num_workers=0)
 ) -> dict:                                               # the learner and the files written: results, losses, samples, model
-    "Train a small SPADE on synthetic scenes within a time budget on the CPU; write pictures and the model"
+    "Train a small SPADE (or OASIS) on synthetic scenes within a time budget on the CPU; write pictures and the model"
     t0 = time.time()
     _check(minutes > 0, f"--minutes {minutes}: the time budget must be positive. Fix: pass e.g. --minutes 5.")
     _check(n >= 10, f"--n {n}: the demo needs at least 10 scenes (8 to train on, 2 to validate). Fix: pass e.g. --n 256.")
     _check(size >= 32, f"--size {size}: the demo's images must be at least 32 pixels, a multiple of 32. Fix: pass e.g. --size 64.")
     out = _out_dir(out)
     _demo_check(out)                       # before any work: a file of the demo's names that it did not write stops it at once
+    _check(objective in ('spade', 'oasis'), f"--objective {objective}: the demo trains 'spade' or 'oasis'. Fix: pass --objective spade or --objective oasis.")
     from spade_fastai.learner import spade_learner
+    from spade_fastai.oasis import oasis_learner
     import spade_fastai.inference   # learn.synthesize
     from spade_fastai.data import SegMapDataLoaders
     from spade_fastai.scenes import make_scenes
@@ -220,7 +224,7 @@ def demo(
     path = make_scenes(n=n, size=size, path=out/'data')
     _cli_words_in_workers()
     dls = SegMapDataLoaders.from_folder(path, size=size, bs=8, **{'seed': 0, **dkw})
-    learn = spade_learner(dls, **{**_DEMO_LEARNER, **lkw}, path=out)
+    learn = (spade_learner(dls, **{**_DEMO_LEARNER, **lkw}, path=out) if objective == 'spade' else oasis_learner(dls, **{**_DEMO_OASIS, **lkw}, path=out))
     reserve = 3 + 2 * (size / 64) ** 2     # seconds for the pictures and the export at the end
     print(f"training on {len(dls.train_ds)} scenes: timing the first epoch, then as many as fit in {minutes:g} minute{'s' * (minutes != 1)}")
     log = _to_log()                        # a log file: a line per epoch, no progress bars
@@ -237,7 +241,7 @@ def demo(
     finally: shutil.rmtree(stage, ignore_errors=True)
     files = dict(results=out/'results.png', losses=out/'losses.png', samples=out/'samples.png', model=out/'spade.pkl')
     what = dict(results='label map | generated | real photo, validation scenes', losses='training losses and validation loss parts',
-                samples='4 samples (random z) of each of 3 validation label maps', model='the trained model (fastai load_learner)')
+                samples=f"4 samples ({'random z' if objective == 'spade' else 'new noise'}) of each of 3 validation label maps", model='the trained model (fastai load_learner)')
     print(f"trained {n_ep} epoch{'s' * (n_ep > 1)} in {t_fit:.0f} s; {time.time() - t0:.0f} s in all")
     for k, fn in files.items(): print(f"{fn}  {what[k]}")
     print(f"Make images from label maps (8-bit PNGs of class indices, as in {path/'labels'}; classes in {path/'codes.txt'}):\n"
@@ -396,15 +400,16 @@ def train(
     lr:float=2e-4,                         # learning rate (TTUR: the generator trains at lr/2, the discriminator at 2·lr)
     ngf:int=64,                            # generator width (the paper: 64)
     ndf:int=64,                            # discriminator width (the paper: 64)
-    vgg:Annotated[store_false, {'action': argparse.BooleanOptionalAction}]=True, # VGG19 perceptual loss, as in the paper; it needs the ImageNet VGG19 weights
+    objective:Annotated[str, {'choices': ['spade', 'oasis']}]='spade', # spade: the paper (PatchGAN, feature matching, VGG); oasis: segmentation discriminator, LabelMix, 3D noise, no VGG
+    vgg:Annotated[bool, {'action': argparse.BooleanOptionalAction}]=None, # VGG19 perceptual loss (needs the ImageNet VGG19 weights); default: on for spade, as the paper, off for oasis, as its paper
     vgg_weights:Annotated[str, {'metavar': 'FILE'}]=None, # a local copy of the VGG19 weights (vgg19-dcbb9e9d.pth); default: torch hub's cache, downloaded when missing
-    vae:bool=False,                        # train a style encoder too: several images per label map, and --style in `synthesize`
+    vae:bool=False,                        # spade: train a style encoder too: several images per label map, and --style in `synthesize` (oasis varies its images with noise)
     out:Annotated[str, {'metavar': 'DIR'}]='spade_train', # folder for the checkpoints (DIR/models) and the model (DIR/spade.pkl)
     resume:bool=False,                     # continue the run in DIR from its last checkpoint
     overwrite:bool=False,                  # replace the run in DIR (its spade.pkl, models/checkpoint.json and models/spade_<epoch>.pth; other files stay)
     **kwargs,                              # the dataset options (`layout`, `labels`, …, `use_instance`: see above); Python only: settings of `spade_learner` (hidden=…, ema=…, cbs=…) or the `DataLoaders` (num_workers=…)
 ):                                         # the trained learner
-    "Train SPADE on a dataset folder, with a checkpoint after every epoch; export DIR/spade.pkl"
+    "Train SPADE (or OASIS, `--objective oasis`) on a dataset folder, with a checkpoint after every epoch; export DIR/spade.pkl"
     size = _size(size)
     _check(epochs >= 1, f"--epochs {epochs}: train at least one epoch. Fix: pass e.g. --epochs 20.")
     _check(bs >= 1, f"--bs {bs}: the batch size must be at least 1. Fix: pass e.g. --bs 8.")
@@ -415,8 +420,11 @@ def train(
     data, out = Path(data), _out_dir(out)
     _check(data.is_dir(), f"Dataset folder {data} does not exist. Fix: pass --data the dataset folder"
                           + (" (the one that contains labels/ and images/)." if layout == 'custom' else f" of the {layout} layout."))
+    _check(objective in ('spade', 'oasis'), f"--objective {objective}: train 'spade' or 'oasis'. Fix: pass --objective spade or --objective oasis.")
+    _check(not (vae and objective == 'oasis'), "--vae trains SPADE's style encoder; --objective oasis varies its images with 3D noise instead. Fix: leave out --vae with --objective oasis.")
+    if vgg is None: vgg = objective == 'spade'
     dkw, lkw = _split_kwargs(kwargs)
-    settings = _jsonable(dict(layout=layout, size=size, ngf=ngf, ndf=ndf, vae=vae, **lkw, **given))
+    settings = _jsonable(dict(layout=layout, size=size, ngf=ngf, ndf=ndf, vae=vae, **lkw, **given, **({'objective': 'oasis', 'vgg': vgg} if objective == 'oasis' else {})))
     state_fn, start = out/'models'/'checkpoint.json', 0
     if resume:
         _check(state_fn.is_file(), f"Nothing to resume in {out}: {state_fn} does not exist. Fix: pass --out the folder of the run to resume, or train without --resume.")
@@ -432,11 +440,12 @@ def train(
         found = _run_found(out)
         _check(found is None, f"{out} holds {found}")
     from spade_fastai.learner import spade_learner
+    from spade_fastai.oasis import oasis_learner
     from spade_fastai.cli_callbacks import EpochCheckpoint, PrintEpochs
     import spade_fastai.inference   # learn.synthesize
     dls = _dataloaders(data, ddkw, size=size, bs=bs, **{'seed': 0, **dkw})
-    learn = spade_learner(dls, **{**dict(ngf=ngf, ndf=ndf, use_vae=vae, lambda_vgg=10. if vgg else 0., vgg_weights=vgg_weights or 'DEFAULT',
-                                         decay_epochs=epochs / 2, path=out), **lkw})
+    common = dict(ngf=ngf, ndf=ndf, lambda_vgg=10. if vgg else 0., vgg_weights=vgg_weights or 'DEFAULT', decay_epochs=epochs / 2, path=out)
+    learn = (spade_learner(dls, **{**common, 'use_vae': vae, **lkw}) if objective == 'spade' else oasis_learner(dls, **{**common, **lkw}))
     if resume:
         _load_checkpoint(learn, ckpt)
         print(f"resuming the run in {out} after epoch {start - 1}: epochs {start}..{epochs - 1} of {epochs}")
@@ -494,7 +503,7 @@ def _record_written(out:Path, cmd:str, files:list):
 def synthesize(
     model:Annotated[str, {'metavar': 'FILE', 'required': True}]=None,            # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust)
     labels:Annotated[str, {'metavar': 'PNG', 'nargs': '+', 'required': True}]=None, # label maps: PNGs of class indices, as in the training data
-    n:int=1,                                                                     # images per label map (more than 1 needs a model trained with --vae)
+    n:int=1,                                                                     # images per label map (more than 1 needs a model trained with --vae or --objective oasis)
     style:Annotated[str, {'metavar': 'IMG'}]=None,                               # a photo whose style the images take (needs a model trained with --vae)
     out:Annotated[str, {'metavar': 'DIR', 'required': True}]=None,               # folder for the images: <label stem>.png, or <stem>_<i>.png with --n above 1
     overwrite:bool=False,                                                        # replace files of those names in DIR that synthesize did not write (your own files, or edited ones)
@@ -513,9 +522,11 @@ def synthesize(
     names = [f'{fn.stem}_{i}.png' if n > 1 else f'{fn.stem}.png' for fn in labels for i in range(n)]
     if not overwrite: _written(out, names, 'synthesize', _record_name('synthesize'), _OVERWRITE_FIX)   # e.g. --out the label folder itself: the label maps would be overwritten
     learn = _load_model(model)
-    _check(learn.model.generator.use_vae or (n == 1 and style is None),
+    G = learn.model.generator
+    _check(G.use_vae or (n == 1 and style is None) or (G.noise_nc and style is None),
            f"{'--n ' + str(n) if n > 1 else '--style'}: model {model} was trained without --vae, so it has no z input and makes one image per label map. "
-           "Fix: use --n 1 without --style, or train with --vae.")
+           "Fix: use --n 1 without --style, or train with --vae." if not G.noise_nc else
+           f"--style: model {model} was trained with --objective oasis, which varies its images with noise, not with a style photo. Fix: leave out --style.")
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for fn in labels:

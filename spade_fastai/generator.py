@@ -13,7 +13,7 @@ from .core import *
 from .layers import *
 
 # %% auto #0
-__all__ = ['latent_grid', 'SPADEGenerator', 'ConvEncoder', 'reparameterize']
+__all__ = ['latent_grid', 'SPADEGenerator', 'noise_map', 'resample_noise', 'ConvEncoder', 'reparameterize']
 
 # %% ../nbs/04_generator.ipynb #1afd4909
 _n_up = dict(normal=5, more=6, most=7)
@@ -57,17 +57,24 @@ class SPADEGenerator(nn.Module):
         init_type='xavier',              # weight init, see `init_weights`
         init_gain=0.02,                  # gain of the weight init (the official `init_variance`)
         fast:bool=True,                  # SPADE's exact fast path (`SemanticIndex`) for one-hot maps; False: the dense reference convolutions
+        noise_nc:int=0,                  # channels of 3D noise concatenated to the semantic map at the input and in every SPADE layer (OASIS: 64); 0: none
     ):
         super().__init__()
         self.n_classes, self.dontcare, self.use_instance, self.ngf, self.z_dim, self.use_vae, self.fast = n_classes, dontcare, use_instance, ngf, z_dim, use_vae, fast
-        self.modulation = modulation
+        self.modulation, self.noise_nc = modulation, noise_nc
+        if noise_nc and use_vae:
+            raise ArgError("A generator takes either a latent code z ($use_vae=True, SPADE's style encoder) or 3D noise ($noise_nc > 0, OASIS), not both. "
+                           "Fix: pass use_vae=False with noise_nc, or noise_nc=0 with use_vae.", 'use_vae noise_nc')
+        if noise_nc and modulation != 'spade':
+            raise ArgError(f"3D noise ($noise_nc={noise_nc}) enters the SPADE layers' convolutions; {modulation!r} has a table per class and no convolution to take it. "
+                           "Fix: use modulation='spade' with noise, or noise_nc=0.", 'noise_nc')
         self.semantic_nc = n_classes + int(dontcare) + int(use_instance)
         self.sh, self.sw = latent_grid(crop_size, aspect_ratio, num_upsampling_layers)
         self.n_up = _n_up[num_upsampling_layers]
         nf = ngf
-        blk = partial(SPADEResBlk, label_nc=self.semantic_nc, spectral=spectral, norm=norm, ks=ks, hidden=hidden, modulation=modulation)
+        blk = partial(SPADEResBlk, label_nc=self.semantic_nc + noise_nc, spectral=spectral, norm=norm, ks=ks, hidden=hidden, modulation=modulation)
         if use_vae: self.fc = nn.Linear(z_dim, 16 * nf * self.sh * self.sw)
-        else:       self.fc = nn.Conv2d(self.semantic_nc, 16 * nf, 3, padding=1)
+        else:       self.fc = nn.Conv2d(self.semantic_nc + noise_nc, 16 * nf, 3, padding=1)
         self.head_0 = blk(16 * nf, 16 * nf)
         self.G_middle_0 = blk(16 * nf, 16 * nf)
         self.G_middle_1 = blk(16 * nf, 16 * nf)
@@ -130,14 +137,35 @@ class SPADEGenerator(nn.Module):
         if not getattr(self, 'fast', True): return s if isinstance(s, Tensor) else s.dense()
         return s if not isinstance(s, Tensor) else SemanticIndex.from_semantic(s, self.n_classes + int(self.dontcare)) or s
 
+    def with_noise(self,
+        seg,                       # the semantic map: a `SemanticIndex` or a float tensor (N, semantic_nc, H, W)
+        noise:Tensor|None=None,    # (N, noise_nc) one vector per image, or (N, noise_nc, H, W); None: a new vector per image
+    ):                             # a `SemanticNoise` when the noise is a vector per image, else the concatenated tensor (N, semantic_nc + noise_nc, H, W)
+        "The semantic map with the 3D noise as extra channels: what the first layer and every SPADE layer of a noise generator read"
+        n, _, h, w = seg.shape
+        dev, dtype = seg.device, self.fc.weight.dtype
+        if noise is None: noise = torch.randn(n, self.noise_nc, device=dev, dtype=dtype)   # a new sample: a vector per image, as `noise_map`
+        noise = noise.to(dev, dtype)
+        if noise.dim() == 4 and noise.shape[:2] == (n, self.noise_nc) and (noise == noise[:, :, :1, :1]).all(): noise = noise[:, :, 0, 0]   # the same at every pixel
+        if not (noise.shape == (n, self.noise_nc) or noise.shape == (n, self.noise_nc, h, w)):
+            raise ValueError(f"noise has shape {tuple(noise.shape)}, but this generator takes ({n}, {self.noise_nc}) (a vector per image) or ({n}, {self.noise_nc}, {h}, {w}) "
+                             "(a vector per pixel, at the label map's size). Fix: build it with `noise_map` (and `resample_noise`), or leave it out for a new sample.")
+        if noise.dim() == 2: return SemanticNoise(seg, noise)        # the SPADE layers convolve the noise without a noise map (exact)
+        sem = seg if isinstance(seg, Tensor) else seg.dense(dtype)
+        return torch.cat([sem.to(dtype), noise], 1)
+
     def forward(self,
         seg:Tensor,                # integer label map (N,H,W) or float semantic tensor (N, semantic_nc, H, W)
         z:Tensor|None=None,        # latent code (N, z_dim) with `use_vae`; random normal when None
         instance:Tensor|None=None, # instance ids (N,H,W) with an integer label map and `use_instance`
         grid:tuple|None=None,      # starting grid (h, w) without a VAE: images of (h, w) * 2**n_up; by default (sh, sw), as the official code
+        noise:Tensor|None=None,    # with `noise_nc`: (N, noise_nc) or (N, noise_nc, H, W) (see `noise_map`); a new vector per image when None
     ) -> Tensor:                   # images (N, 3, *out_size) in [-1, 1], or (N, 3, *grid * 2**n_up)
         "Synthesize images from `seg`; the semantic map is resized once per resolution, from full resolution, with nearest"
         seg = self.spade_input(seg, instance)
+        if self.noise_nc: seg = self.with_noise(seg, noise)   # the noise varies inside regions: the dense convolutions (no per-label table)
+        elif noise is not None:
+            raise ArgError("This generator was built without 3D noise ($noise_nc=0) and takes no `noise`. Fix: leave out noise, or build it with noise_nc=64 (OASIS).", 'noise_nc')
         segs = {tuple(seg.shape[-2:]): seg}
         def seg_at(size):
             size = tuple(size)
@@ -166,6 +194,33 @@ class SPADEGenerator(nn.Module):
             x = blk(x, seg_at(x.shape[-2:]))
         x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
+
+# %% ../nbs/04_generator.ipynb #e2f1d1c2
+def noise_map(
+    n:int,                     # number of images
+    noise_nc:int,              # noise channels (OASIS: 64)
+    size:tuple,                # (h, w) of the label maps
+    device=None, dtype=None,   # where and in what type
+    generator:torch.Generator|None=None,   # a seeded `torch.Generator` for reproducible samples (on `device`); None: torch's global generator
+) -> Tensor:                   # (n, noise_nc, h, w): one standard-normal vector per image, repeated at every pixel
+    "OASIS's 3D noise for new samples: a vector per image, the same at every pixel (`resample_noise` then changes it where asked)"
+    z = torch.randn(n, noise_nc, device=device, dtype=dtype, generator=generator)
+    return z[:, :, None, None].expand(-1, -1, *size).contiguous()
+
+def resample_noise(
+    noise:Tensor,              # (N, noise_nc, h, w) 3D noise, e.g. from `noise_map`
+    labels:Tensor,             # (N, h, w) class indices of the label maps
+    classes,                   # the class indices whose pixels get new noise (an int or a list)
+    generator:torch.Generator|None=None,   # a seeded `torch.Generator` for a reproducible resample
+) -> Tensor:                   # a new tensor: `noise` with one new vector per image inside `classes`, the same values elsewhere
+    "Local resampling: a new noise vector per image for the pixels of `classes`; the noise of every other pixel is kept, so only those regions change"
+    if labels.shape != (noise.shape[0], *noise.shape[-2:]):
+        raise ValueError(f"The label maps {tuple(labels.shape)} and the noise {tuple(noise.shape)} differ: resampling needs one (N, h, w) label map per noise tensor (N, C, h, w). "
+                         "Fix: pass the label maps the noise was drawn for.")
+    cls = torch.as_tensor(classes if isinstance(classes, (list, tuple)) else [classes], device=labels.device).long()
+    where = torch.isin(labels, cls)[:, None]
+    fresh = noise_map(noise.shape[0], noise.shape[1], noise.shape[-2:], device=noise.device, dtype=noise.dtype, generator=generator)
+    return torch.where(where, fresh, noise)
 
 # %% ../nbs/04_generator.ipynb #dffa1f5a
 class ConvEncoder(nn.Module):

@@ -169,6 +169,31 @@ def encode_style(self:SPADEGANLearner,
     with eval_mode(m.encoder), torch.no_grad(): mu, logvar = m.encoder(x)   # in training mode spectral norm would take a power-iteration step
     return mu.cpu(), logvar.cpu()
 
+def _class_ids(classes, spec:LabelSpec) -> list:
+    "Class indices from names (`spec.codes`) or indices; an unknown one is an error listing the classes"
+    out = []
+    for c in (classes if isinstance(classes, (list, tuple)) else [classes]):
+        if isinstance(c, str):
+            if c not in spec.codes: raise ValueError(f"resample: {c!r} is not a class of this model; it knows {', '.join(map(repr, spec.codes))}. Fix: pass names from `learn.spec.codes`, or class indices.")
+            out.append(spec.codes.index(c))
+        elif isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < spec.n_classes: out.append(int(c))
+        else: raise ValueError(f"resample: {c!r} is not a class of this model: pass names from `learn.spec.codes` ({_classes(spec)}) or indices 0..{spec.n_classes - 1}.")
+    return out
+
+def _noise(G:SPADEGenerator, noise, lbl:Tensor, k:int, n:int, classes, gen) -> Tensor:
+    "The 3D noise of k maps x n images: given (repeated to each map's images) or drawn; with `classes`, redrawn there for each image"
+    N, (h, w), dev = len(lbl), lbl.shape[-2:], lbl.device
+    if noise is None: noise = noise_map(k if classes is not None else N, G.noise_nc, (h, w), device=dev, generator=gen)   # resampling: one base noise per map
+    noise = torch.as_tensor(noise).float().to(dev)
+    if noise.dim() in (1, 3): noise = noise[None]
+    if noise.dim() == 2: noise = noise[:, :, None, None].expand(-1, -1, h, w)
+    if noise.dim() != 4 or noise.shape[1] != G.noise_nc or tuple(noise.shape[-2:]) != (h, w) or len(noise) not in (1, k, N):
+        raise ValueError(f"noise has shape {tuple(noise.shape)}; this model takes ({G.noise_nc},), ({k} or {N}, {G.noise_nc}) or ({k} or {N}, {G.noise_nc}, {h}, {w}) "
+                         f"for {k} label map(s) x n={n}. Fix: build it with `noise_map`, or leave it out.")
+    if len(noise) == 1: noise = noise.expand(N, -1, -1, -1)
+    elif len(noise) == k and N != k: noise = noise.repeat_interleave(n, 0)
+    return noise if classes is None else resample_noise(noise, lbl, classes, generator=gen)
+
 @patch
 def synthesize(self:SPADEGANLearner,
     labels,                    # label map(s): class indices (H,W), a batch (N,H,W) or (N,1,H,W), a PNG path, a PIL image, or a list of them
@@ -177,8 +202,11 @@ def synthesize(self:SPADEGANLearner,
     style=None,                # a photo (path, PIL image or (3,H,W) tensor in [-1,1]) whose style the images take
     instance=None,             # instance map(s) like `labels`, for a generator with instance edges; by default the label maps' own regions
     as_tensor:bool=False,      # return the (N,3,H,W) batch in [-1,1] instead of PIL images
+    seed:int|None=None,        # seed of the random z or noise: the same seed, map and model give the same images; None: a new draw
+    noise:Tensor|None=None,    # OASIS models: 3D noise, (noise_nc,) for every image, (number of maps [* n], noise_nc) or (..., noise_nc, H, W)
+    resample=None,             # OASIS models: classes (names or indices) whose noise is redrawn for each image, the rest kept: images that differ in those classes only
 ):
-    "Generate images from label maps, at their size: several per map, with a given z, or in the style of a photo"
+    "Generate images from label maps, at their size: several per map, with a given z or noise, in the style of a photo, or resampled in chosen classes"
     m = self.model
     G = m.eval_generator
     dev = next(G.parameters()).device
@@ -196,9 +224,18 @@ def synthesize(self:SPADEGANLearner,
                              "Fix: pass one instance map per label map, of its size, or none (then the label maps' regions are the instances).")
         inst = insts.repeat_interleave(n, 0).to(dev)
     lbl = lbls.repeat_interleave(n, 0).to(dev)
-    if not G.use_vae and (z is not None or style is not None or n > 1):
+    if G.noise_nc and (z is not None or style is not None):
+        raise ValueError("This model varies its images with 3D noise (OASIS), not with a latent code z or a style photo. "
+                         "Fix: leave out z and style; pass `noise`, `seed` or `resample` to choose the samples.")
+    if not G.noise_nc and (noise is not None or resample is not None):
+        raise ValueError("`noise` and `resample` are for models with 3D noise (OASIS, `oasis_learner`); this model has none. "
+                         + ("Fix: vary its images with z or style." if G.use_vae else "Fix: leave them out, or train with oasis_learner."))
+    if not G.use_vae and not G.noise_nc and (z is not None or style is not None or n > 1):
         raise ArgError("This generator has no z input (use_vae=False): every image of a label map is the same, and z or style cannot change it. "
-                         "Fix: call with n=1 and no z/style, or train with $use_vae[spade_learner(..., use_vae=True)].", use_vae=True)
+                         "Fix: call with n=1 and no z/style, or train with $use_vae[spade_learner(..., use_vae=True)] or with oasis_learner (3D noise).", use_vae=True)
+    gen = torch.Generator(dev).manual_seed(seed) if seed is not None else None
+    if G.use_vae and z is None and style is None and gen is not None: z = torch.randn(len(lbl), G.z_dim, device=dev, generator=gen)
+    if G.noise_nc: noise = _noise(G, noise, lbl, len(lbls), n, _class_ids(resample, self.spec) if resample is not None else None, gen)
     with eval_mode(m), torch.no_grad():
         if style is not None:
             mu, logvar = (t.to(dev) for t in self.encode_style(style))
@@ -206,7 +243,7 @@ def synthesize(self:SPADEGANLearner,
         elif z is not None:
             z = torch.as_tensor(z).float().to(dev)
             if z.dim() == 1: z = z[None].expand(len(lbl), -1)
-        out = G(lbl, z, instance=inst, grid=grid).cpu()   # the label map itself: the fast path builds no one-hot tensor
+        out = (G(lbl, instance=inst, grid=grid, noise=noise) if G.noise_nc else G(lbl, z, instance=inst, grid=grid)).cpu()   # the label map itself: the fast path builds no one-hot tensor
     if as_tensor: return TensorImage(out)
     imgs = [PILImage.create(((o.permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()) for o in out]
     return imgs[0] if single and n == 1 else imgs

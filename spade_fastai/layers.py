@@ -13,7 +13,8 @@ from fastcore.basics import patch
 from .core import *
 
 # %% auto #0
-__all__ = ['SPADE', 'resize_semantic', 'SPADEResBlk', 'SemanticIndex', 'label_lookup', 'CLADE', 'intra_class_position']
+__all__ = ['SPADE', 'resize_semantic', 'SPADEResBlk', 'SemanticIndex', 'SemanticNoise', 'label_lookup', 'CLADE',
+           'intra_class_position']
 
 # %% ../nbs/03_layers.ipynb #718d2925
 _param_free_norms = dict(
@@ -45,11 +46,15 @@ class SPADE(nn.Module):
 
     def forward(self,
         x:Tensor,    # features (N, norm_nc, h, w)
-        seg,         # float semantic map (N, label_nc, H, W), or a `SemanticIndex` (the fast path, where it saves time); resized to (h, w) only if it differs
+        seg,         # float semantic map (N, label_nc, H, W), a `SemanticIndex` (the fast path, where it saves time) or a `SemanticNoise`; resized to (h, w) only if it differs
     ) -> Tensor:     # (N, norm_nc, h, w)
         "`param_free_norm(x) * (1 + gamma(seg)) + beta(seg)`"
         normalized = self.param_free_norm(x)
         seg = resize_semantic(seg, x.shape[-2:])
+        if hasattr(seg, 'conv'):   # a `SemanticNoise` (below): OASIS's noise as a vector per image, the label map's convolution plus the noise's
+            conv = self.mlp_shared[0]
+            actv = F.relu(seg.conv(conv.weight, conv.bias))
+            return normalized * (1 + self.mlp_gamma(actv)) + self.mlp_beta(actv)
         mode = 'dense' if isinstance(seg, Tensor) else self.fast_mode(seg)
         if mode == 'dense':   # the reference: the official three convolutions
             actv = self.mlp_shared(seg if isinstance(seg, Tensor) else seg.dense(self.mlp_shared[0].weight.dtype))
@@ -249,6 +254,44 @@ def fast_gamma_beta(self:SPADE,
         gb.index_copy_(1, p['band'], torch.addmm(bgb, patches, Wgb.permute(0, 2, 3, 1).flatten(1).t()).t().to(gb.dtype))
     gb = gb.view(2 * C, n, h, w).transpose(0, 1)
     return gb[:, :C], gb[:, C:]
+
+# %% ../nbs/03_layers.ipynb #dd6f81b2
+class SemanticNoise:
+    "A semantic map with OASIS's noise as one vector per image: what the SPADE layers of a noise generator read, without a dense noise map"
+    def __init__(self,
+        seg,            # the semantic map: a float tensor (N, label_nc, H, W) or a `SemanticIndex`
+        z:Tensor,       # (N, noise_nc): each image's noise vector, the same at every pixel
+    ): self.seg, self.z = seg, z
+
+    @property
+    def shape(self): return (self.seg.shape[0], self.seg.shape[1] + self.z.shape[1], *self.seg.shape[-2:])
+    @property
+    def device(self): return self.z.device
+
+    def resize(self, size:tuple) -> SemanticNoise:
+        "The map at `size` (nearest, as `resize_semantic`); the noise vectors stay"
+        return self if tuple(size) == tuple(self.shape[-2:]) else SemanticNoise(resize_semantic(self.seg, size), self.z)
+
+    def dense(self, dtype=torch.float32) -> Tensor:
+        "The concatenation that the reference convolutions read: the one-hot map, then the noise repeated at every pixel"
+        sem = self.seg.to(dtype) if isinstance(self.seg, Tensor) else self.seg.dense(dtype)
+        n, _, h, w = sem.shape
+        return torch.cat([sem, self.z.to(dtype)[:, :, None, None].expand(-1, -1, h, w)], 1)
+
+    def conv(self,
+        weight:Tensor,          # (out, label_nc + noise_nc, k, k) a convolution of the concatenated map (odd k, padding k//2)
+        bias:Tensor|None=None,  # (out,)
+    ) -> Tensor:                # (N, out, h, w): `F.conv2d(self.dense(), weight, bias, padding=k//2)`, to float rounding
+        "The convolution of the concatenated map: the semantic map's convolution plus the noise's, the latter from per-tap vectors over a map of ones"
+        k, C = weight.shape[-1], self.seg.shape[1]
+        sem = self.seg.to(weight.dtype) if isinstance(self.seg, Tensor) else self.seg.dense(weight.dtype)
+        n, _, h, w = sem.shape
+        out = F.conv2d(sem, weight[:, :C], bias, padding=k // 2)
+        taps = torch.einsum('nc,ockl->nokl', self.z.to(weight.dtype), weight[:, C:])          # (N, out, k, k): each image's vector through each tap
+        ones = torch.ones(1, 1, h, w, device=weight.device, dtype=weight.dtype)
+        return out + F.conv2d(ones, taps.reshape(-1, 1, k, k), padding=k // 2).view(n, -1, h, w)
+
+    def __repr__(self): return f"SemanticNoise({self.seg!r}, noise {tuple(self.z.shape)})"
 
 # %% ../nbs/03_layers.ipynb #2d10f312
 def label_lookup(

@@ -7,6 +7,7 @@ Docs: https://spade-fastai.github.io/spade_fastai/learner.html.md"""
 # %% ../nbs/08_learner.ipynb #12f617ba
 from __future__ import annotations
 import math, os, random, warnings
+from collections import deque
 from contextlib import contextmanager
 import numpy as np
 from pathlib import Path
@@ -106,6 +107,11 @@ class SPADELoss(GANLoss):
         self.adv = AdversarialLoss(gan_mode)
         self.vgg = VGGLoss(vgg_weights) if lambda_vgg else None
         self.parts, self.gen_loss, self.crit_loss = {}, tensor(0.), tensor(0.)
+
+    def part_names(self) -> list:
+        "The parts of the loss that are logged (`LossPart` metrics)"
+        return ['g_gan'] + (['g_feat'] if self.lambda_feat else []) + (['g_vgg'] if self.vgg is not None else []) \
+             + (['g_kld'] if self.gan_model.encoder is not None and self.lambda_kld else []) + ['d_fake', 'd_real']
 
     def generator(self,
         output:Tensor,  # generated images
@@ -216,23 +222,58 @@ class SPADELR(Callback):
 
 # %% ../nbs/08_learner.ipynb #30b852af
 class GeneratorEMA(Callback):
-    "Keep an exponential moving average of the generator's weights in `model.generator_ema` and use it outside training"
-    run_after = SPADEGANTrainer
-    def __init__(self, decay:float=0.999): store_attr()
+    "Keep an exponential moving average of the generator's weights in `model.generator_ema` and use it outside training; optionally a warm-up and fresh batch-norm statistics"
+    run_after, order = SPADEGANTrainer, 56   # after `ValidateEvery` (55): a validation it cancels needs no fresh statistics
+    def __init__(self,
+        decay:float=0.999,    # weight of the average at each generator step
+        warmup:bool=False,    # decay `min(decay, (1 + t) / (10 + t))` at step t: the average follows the early, fast-changing weights
+        bn_batches:int=0,     # recompute the average's batch-norm statistics from the label maps of the last `bn_batches` training batches before it is used (0: copy the generator's)
+    ): store_attr()
 
-    def before_fit(self):
-        m = self.learn.model
+    @staticmethod
+    def attach(m:nn.Module):
+        "Give the model `m` its average, a frozen copy of its generator, unless it has one (the learner does it at once, so that a checkpoint with the average loads)"
         if not hasattr(m, 'generator_ema'):
             m.generator_ema = deepcopy(m.generator)
             for p in m.generator_ema.parameters(): p.requires_grad_(False)
+
+    def before_fit(self):
+        m = self.learn.model
+        self.attach(m)
         m.use_ema = True
+        self.maps, self.stale = deque(maxlen=self.bn_batches), False
 
     @torch.no_grad()
     def after_step(self):
         if not self.gan_trainer.gen_mode: return
         m = self.learn.model
-        for e, p in zip(m.generator_ema.parameters(), m.generator.parameters()): e.lerp_(p, 1 - self.decay)
+        m.ema_steps = t = getattr(m, 'ema_steps', 0) + 1
+        d = min(self.decay, t / (9 + t)) if self.warmup else self.decay   # (1 + t') / (10 + t') with t' = t - 1 steps before this one
+        for e, p in zip(m.generator_ema.parameters(), m.generator.parameters()): e.lerp_(p, 1 - d)
         for e, b in zip(m.generator_ema.buffers(), m.generator.buffers()): e.copy_(b)
+        if self.bn_batches:
+            self.maps.append(tuple(_plain(x).detach() for x in self.xb[:1 + int(m.generator.use_instance)]))
+            self.stale = True
+
+    def before_validate(self): self.refresh()
+    def after_fit(self): self.refresh(); self.maps.clear()
+
+    @torch.no_grad()
+    def refresh(self):
+        "Recompute the batch-norm statistics of the average from the kept label maps, in training mode (a cumulative average over them)"
+        if not (self.bn_batches and self.stale and self.maps): return
+        G = self.learn.model.generator_ema
+        bns = [b for b in G.modules() if isinstance(b, nn.modules.batchnorm._BatchNorm) and b.track_running_stats]
+        moms = [b.momentum for b in bns]
+        for b in bns: b.reset_running_stats(); b.momentum = None
+        was = G.training
+        G.train()
+        try:
+            for x in self.maps: G(x[0], instance=x[1] if len(x) > 1 else None)
+        finally:
+            G.train(was)
+            for b, mo in zip(bns, moms): b.momentum = mo
+        self.stale = False
 
 # %% ../nbs/08_learner.ipynb #20eee3b2
 class LossPart(AvgMetric):
@@ -280,7 +321,7 @@ class SPADEGANLearner(GANLearner):
         switcher:Callback|None=None,       # fastai switcher; `FixedGANSwitcher(n_crit=1, n_gen=1)` by default
         ttur:bool=True,                    # two time-scale update rule: G lr/2, D lr*2, Adam(0, 0.9)
         decay_epochs:float=0,              # linear lr decay to 0 over the last epochs of each `fit`
-        ema:float|None=None,               # keep an EMA of the generator with this decay (e.g. 0.999)
+        ema:float|GeneratorEMA|None=None,  # keep an EMA of the generator with this decay (e.g. 0.999), or as this `GeneratorEMA` says
         gen_first:bool=False,              # start with a generator step
         cbs:list|None=None,                # extra callbacks
         metrics:list|None=None,            # extra metrics
@@ -293,10 +334,9 @@ class SPADEGANLearner(GANLearner):
         switcher = ifnone(switcher, FixedGANSwitcher())
         trainer = SPADEGANTrainer(switch_eval=False, gen_first=gen_first, show_img=False)
         lr_cb = SPADELR(*((0.5, 2.) if ttur else (1., 1.)), decay_epochs=decay_epochs)
-        cbs = L(cbs) + L(trainer, switcher, lr_cb) + (L(GeneratorEMA(ema)) if ema else L())
-        parts = ['g_gan'] + (['g_feat'] if loss_func.lambda_feat else []) + (['g_vgg'] if loss_func.vgg is not None else []) \
-              + (['g_kld'] if gan.encoder is not None and loss_func.lambda_kld else []) + ['d_fake', 'd_real']
-        metrics = L(metrics) + L(*LossMetrics('gen_loss,crit_loss')) + L(LossPart(k) for k in parts)
+        cbs = L(cbs) + L(trainer, switcher, lr_cb) + (L(ema if isinstance(ema, GeneratorEMA) else GeneratorEMA(ema)) if ema else L())
+        if ema: GeneratorEMA.attach(gan)
+        metrics = L(metrics) + L(*LossMetrics('gen_loss,crit_loss')) + L(LossPart(k) for k in loss_func.part_names())
         Learner.__init__(self, dls, gan, loss_func=loss_func, opt_func=opt_func, splitter=_spade_splitter, cbs=cbs, metrics=metrics, **kwargs)
 
     def fit(self, n_epoch, lr=None, wd=None, cbs=None, reset_opt=False, start_epoch=0):

@@ -27,7 +27,8 @@ from .inference import *   # SPADEGANLearner.synthesize, encode_style
 __all__ = ['ConfusionMatrix', 'segmentation_scores', 'SegmentationMetric', 'PhotoToLabel', 'small_xresnet18', 'train_segmenter',
            'segmentation_consistency', 'laplacian_pyramid', 'sliced_wasserstein', 'SlicedWasserstein', 'swd',
            'inception_cache_path', 'inception_v3_weights', 'InceptionFeatures', 'inception_features', 'fid_from_stats',
-           'fid_from_features', 'fid', 'kid_from_features', 'kid', 'evaluate', 'metric_summary', 'plot_metrics']
+           'fid_from_features', 'fid', 'kid_from_features', 'kid', 'sample_diversity', 'evaluate', 'metric_summary',
+           'plot_metrics']
 
 # %% ../nbs/12_metrics.ipynb #501029ea
 class ConfusionMatrix:
@@ -195,7 +196,8 @@ def _eval_batches(
         if n is not None: k = min(len(lbl), n - seen); lbl, real, inst = lbl[:k], real[:k], (inst[:k] if inst is not None else None)
         z = None
         if G.use_vae: z = learn.encode_style(list(_plain(real)))[0] if style else torch.randn(len(lbl), G.z_dim, generator=g)
-        fake = learn.synthesize(list(_plain(lbl)), z=z, instance=list(_plain(inst)) if inst is not None and G.use_instance else None, as_tensor=True)
+        fake = learn.synthesize(list(_plain(lbl)), z=z, instance=list(_plain(inst)) if inst is not None and G.use_instance else None, as_tensor=True,
+                                **(dict(seed=seed + seen) if G.noise_nc else {}))   # OASIS: seeded noise
         yield _plain(lbl).to(dev).long(), _plain(real).to(dev).float(), _plain(fake).to(dev).float()
         seen += len(lbl)
         if n is not None and seen >= n: break
@@ -527,6 +529,30 @@ def kid(
     "Kernel Inception Distance between two image sets (torchvision's Inception-v3 weights)"
     net = weights if isinstance(weights, InceptionFeatures) else InceptionFeatures(weights)
     return kid_from_features(inception_features(real, net, bs), inception_features(fake, net, bs), **kwargs)
+
+# %% ../nbs/12_metrics.ipynb #114b48b6
+def sample_diversity(
+    learn:SPADEGANLearner,     # a trained learner
+    labels,                    # label maps, as `synthesize` takes them (e.g. a batch of validation maps)
+    n:int=4,                   # images per label map (at least 2)
+    seed:int|None=0,           # seed of the z or noise (one per chunk of maps); None: a new draw
+    bs:int=16,                 # images generated at once
+) -> float:                    # mean pairwise per-pixel L1 distance, colours in [0, 1]
+    "Multi-modality: the mean per-pixel L1 distance between the `n` images of the same label map, over all pairs and maps; 0 for a model with one image per map"
+    if n < 2: raise ValueError(f"n={n}: diversity compares images of the same label map, so it needs n >= 2. Fix: n=4.")
+    G = learn.model.eval_generator
+    if not (G.use_vae or G.noise_nc): return 0.
+    lbls = labels if isinstance(labels, (list, tuple)) else [labels]
+    lbls = torch.cat([_plain(torch.as_tensor(l)).reshape(-1, *torch.as_tensor(l).shape[-2:]) for l in lbls]) if all(isinstance(l, Tensor) for l in lbls) else labels
+    k = max(1, bs // n)
+    total, maps = 0., 0
+    for i in range(0, len(lbls), k):
+        chunk = lbls[i:i + k]
+        imgs = learn.synthesize(chunk, n=n, seed=None if seed is None else seed + i, as_tensor=True).float()
+        imgs = imgs.view(len(chunk), n, *imgs.shape[1:]) / 2                      # colours in [0, 1]: L1 distances halve
+        d = (imgs[:, :, None] - imgs[:, None]).abs().mean((-3, -2, -1))            # (maps, n, n)
+        total += (d.sum((1, 2)) / (n * (n - 1))).sum().item(); maps += len(chunk)
+    return total / maps
 
 # %% ../nbs/12_metrics.ipynb #038d01b2
 _METRICS = ('seg', 'swd', 'fid', 'kid')
