@@ -183,7 +183,9 @@ def _class_ids(classes, spec:LabelSpec) -> list:
 def _noise(G:SPADEGenerator, noise, lbl:Tensor, k:int, n:int, classes, gen) -> Tensor:
     "The 3D noise of k maps x n images: given (repeated to each map's images) or drawn; with `classes`, redrawn there for each image"
     N, (h, w), dev = len(lbl), lbl.shape[-2:], lbl.device
-    if noise is None: noise = noise_map(k if classes is not None else N, G.noise_nc, (h, w), device=dev, generator=gen)   # resampling: one base noise per map
+    if noise is None:   # new samples: a vector per image (the generator repeats it, without a noise map); resampling: one base noise per map
+        if classes is None: return torch.randn(N, G.noise_nc, device=dev, generator=gen)
+        noise = noise_map(k, G.noise_nc, (h, w), device=dev, generator=gen)
     noise = torch.as_tensor(noise).float().to(dev)
     if noise.dim() in (1, 3): noise = noise[None]
     if noise.dim() == 2: noise = noise[:, :, None, None].expand(-1, -1, h, w)
