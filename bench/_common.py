@@ -14,6 +14,8 @@ CONFIGS = dict(
     small=dict(size=64, bs=8, n_classes=8, instances=False, dontcare=None,
                learner=_DEMO_LEARNER,   # `spade-fastai demo`'s model
                doc="the quickstart's CPU model (spade_learner ngf=16, ndf=32, n_layers_D=3, hidden=64, VAE z_dim=64, no VGG) on 64 px scenes, bs 8"),
+    small256=dict(size=256, bs=1, n_classes=8, instances=False, dontcare=None, learner=_DEMO_LEARNER,
+                  doc="the same model at 256 px (`spade-fastai demo --size 256`), bs 1"),
 )
 DEFAULT_CONFIGS = ('small', 'coco128', 'coco256')
 
@@ -32,7 +34,7 @@ def data_spec(name:str) -> dict:
                 dontcare=255 if o['contain_dontcare_label'] else None, instances=not o['no_instance'])
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent/'shared'/'data'
-REAL_LABELS = dict(coco128='ade20k_samples', coco256='ade20k_samples', ade20k256='ade20k_samples', cityscapes='cityscapes_gtfine', small='facades')
+REAL_LABELS = dict(coco128='ade20k_samples', coco256='ade20k_samples', ade20k256='ade20k_samples', cityscapes='cityscapes_gtfine', small='facades', small256='facades')
 
 def real_label_folder(
     name:str,             # configuration

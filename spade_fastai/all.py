@@ -18,3 +18,4 @@ from .distributed import *
 from .official import *
 from .metrics import *
 from .testing import *
+from .paint import *

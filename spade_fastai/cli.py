@@ -1,4 +1,4 @@
-"""`spade-fastai demo | train | synthesize | evaluate`: a few-minute CPU demo, training with a checkpoint after every epoch and `--resume`, images from label-map PNGs, and a model's scores on its validation data; bad arguments and bad data end in one line that says what to fix.
+"""`spade-fastai demo | train | synthesize | evaluate | paint`: a few-minute CPU demo, training with a checkpoint after every epoch and `--resume`, images from label-map PNGs, a model's scores on its validation data, and the painter as a local web page; bad arguments and bad data end in one line that says what to fix.
 
 Docs: https://spade-fastai.github.io/spade_fastai/cli.html.md"""
 
@@ -13,7 +13,7 @@ from typing import Annotated, get_args
 from fastcore.script import anno_parser, store_false
 
 # %% auto #0
-__all__ = ['demo', 'train', 'synthesize', 'evaluate', 'cli_parser', 'main']
+__all__ = ['demo', 'train', 'synthesize', 'evaluate', 'paint', 'cli_parser', 'main']
 
 # %% ../nbs/13_cli.ipynb #d995f604
 def _check(ok, msg:str):
@@ -603,6 +603,61 @@ def evaluate(
     for f in files.values(): print(f)
     return df
 
+# %% ../nbs/13_cli.ipynb #651f5dac
+_DEMO_DIR = 'spade_demo'   # `demo`'s default --out: `paint` looks for its model there
+
+def _ask(question:str) -> bool:
+    "A yes/no question on the terminal; no when nobody is there to answer (stdin is not a terminal)"
+    if not (sys.stdin and sys.stdin.isatty()): return False
+    print(question, end='', flush=True)
+    return sys.stdin.readline().strip().lower() in ('y', 'yes')   # not `input`, which Jupyter and IPython replace
+
+def _paint_model() -> Path:
+    "The model `paint` uses without --model: the demo's in the current folder, or a new one trained when the user says yes"
+    fn = Path(_DEMO_DIR)/'spade.pkl'
+    if fn.is_file():
+        print(f"painting with the demo's model {fn} (pass --model FILE for another)")
+        return fn
+    if _ask(f"No --model given, and no demo model in ./{_DEMO_DIR}. Train the demo model now (about 5 minutes on the CPU, into ./{_DEMO_DIR})? [y/N] "):
+        return Path(demo(out=_DEMO_DIR)['model'])
+    raise ValueError(f"No model to paint with: no --model, and no demo model in ./{_DEMO_DIR}. Fix: pass --model FILE (the spade.pkl of `spade-fastai train` or `demo`), "
+                     f"or run `spade-fastai demo` (about 5 minutes on the CPU) and then `spade-fastai paint` in this folder.")
+
+@_command
+def paint(
+    model:Annotated[str, {'metavar': 'FILE'}]=None,                  # exported model: spade.pkl of `train` or `demo` (a pickle: load only files you trust); default ./spade_demo/spade.pkl
+    labels:Annotated[str, {'metavar': 'PNG', 'nargs': '*'}]=None,    # label maps to start from (PNGs of class indices; the first one is shown first); default the demo's scenes for its model
+    out:Annotated[str, {'metavar': 'DIR'}]='paintings',              # folder where Save writes painting_NNN.png, painting_NNN_labels.png and painting_NNN.json (new names only)
+    port:int=8765,                                                   # port on 127.0.0.1 (another free one if it is taken; 0: any free port)
+    seed:int=0,                                                      # the first seed of z or of the noise
+    browser:bool=False,                                              # also open the page in the default web browser
+    threads:int=None,                                                # torch threads for the images (default: half the cores, the rest for the browser)
+):                                                                   # in Python: the running `PainterServer` (`.url`, `.close()`)
+    "Paint label maps and watch the images appear: the painter of a model as a web page on 127.0.0.1 (no internet needed)"
+    import errno, webbrowser
+    model = Path(model) if model is not None else _paint_model()
+    _check(model.is_file(), f"Model file {model} does not exist. Fix: pass --model the spade.pkl written by `spade-fastai train` or `spade-fastai demo`.")
+    _check(0 <= port < 65536, f"--port {port}: a port is 0..65535. Fix: pass e.g. --port 8765, or --port 0 for any free port.")
+    _check(threads is None or threads >= 1, f"--threads {threads}: at least one thread makes the images. Fix: pass e.g. --threads 1, or leave it out.")
+    labels = [Path(l) for l in ([labels] if isinstance(labels, (str, Path)) else labels or [])]
+    for fn in labels: _check(fn.is_file(), f"Label map {fn} does not exist. Fix: check the path of --labels.")
+    if not labels and (model.parent/'data'/'labels').is_dir(): labels = sorted((model.parent/'data'/'labels').glob('*.png'))[:50]   # the demo's layout
+    learn = _load_model(model)
+    from spade_fastai.paint import Painter, PainterServer
+    painter = Painter(learn, examples=labels, seed=seed, out=out, threads=threads)   # a label map that does not suit the model is an error here, naming its file
+    try: srv = PainterServer(painter, port)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE or port == 0: raise
+        srv = PainterServer(painter, 0)
+        print(f"port {port} is taken; using port {srv.server_address[1]}")
+    print(f"painter of {model} at {srv.url}  (Ctrl+C to stop; saved paintings go to {Path(out)})", flush=True)
+    if browser: webbrowser.open(srv.url)
+    if not _in_main: return srv
+    try:
+        while srv._thread.is_alive(): srv._thread.join(0.5)
+    except KeyboardInterrupt: print("painter stopped")
+    finally: srv.close()
+
 # %% ../nbs/13_cli.ipynb #bb4f710a
 _EXAMPLES = dict(
     demo="example: spade-fastai demo --minutes 5 --out spade_demo",
@@ -613,6 +668,7 @@ _EXAMPLES = dict(
           "  spade-fastai train --data my_data --valid-split val --train-split train extra --unpaired skip --no-instance --out run3\n"
           "  spade-fastai train --data landcover --labels masks --codes landcover_classes.txt --valid-split tile8 --dontcare 5 --out run4   (tiles as split files)",
     synthesize="example: spade-fastai synthesize --model run1/spade.pkl --labels a.png b.png --n 4 --out images",
+    paint="examples:\n  spade-fastai paint   (the demo's model, ./spade_demo/spade.pkl)\n  spade-fastai paint --model run1/spade.pkl --labels a.png b.png --out paintings --browser",
     evaluate="examples:\n  spade-fastai evaluate --model run1/spade.pkl --data scenes --out run1/eval\n"
              "  spade-fastai evaluate --model run2/spade.pkl --data scenes --segmenter run1/eval/segmenter.pkl --out run2/eval   (the same judge)\n"
              "  spade-fastai evaluate --model run2/spade.pkl --data my_data --labels masks --images photos --codes my_data/classes.txt --dontcare 255 --valid-pct 0.1 --out run2/eval\n"
@@ -667,7 +723,7 @@ def cli_parser() -> argparse.ArgumentParser:
 def main(
     argv:list|None=None,  # the arguments after `spade-fastai`; default `sys.argv[1:]`
 ) -> int:                 # the exit code: 0, 2 for bad arguments or data, 130 when interrupted
-    "Run `spade-fastai <demo|train|synthesize|evaluate> [options]`"
+    "Run `spade-fastai <demo|train|synthesize|evaluate|paint> [options]`"
     os.environ.setdefault('MPLBACKEND', 'Agg')   # no windows: pictures go to files
     p = cli_parser()
     try: args = vars(p.parse_args(None if argv is None else [str(a) for a in argv]))

@@ -112,7 +112,7 @@ def _to_label(x, spec:LabelSpec|None=None, name='labels') -> Tensor:
             if x.format == 'JPEG': raise _jpeg_error(pname, 'instance map')   # label maps: `label_values` refuses lossy files
             if len(x.getbands()) > 1: raise ValueError(f"{pname} has {len(x.getbands())} channels (mode {x.mode}); instance ids are one channel. Fix: save the ids as a 16-bit grayscale PNG.")
             return torch.as_tensor(np.asarray(x).astype(np.int64))[None]
-        return torch.as_tensor(_decode(x, spec, pname, pname).astype(np.int64))[None]
+        return torch.as_tensor(_decode(x, spec, x.filename if getattr(x, 'filename', '') else pname, pname).astype(np.int64))[None]   # the data module's messages say 'Label map <file>'
     t = _maps(x, name, ids)
     if spec is not None: _check_classes(t, spec, name)
     return t

@@ -1,4 +1,4 @@
-"""Test support, as fastai keeps `test_utils`: the folders of official-code fixtures (forward passes and training trajectories) the equivalence tests compare against, and a tiny dataset folder for the data tests.
+"""Test support, as fastai keeps `test_utils`: the folders of official-code fixtures (forward passes and training trajectories) the equivalence tests compare against, a tiny dataset folder for the data tests, and headless Chromium for the tests of the painter's web page.
 
 Docs: https://spade-fastai.github.io/spade_fastai/testing.html.md"""
 
@@ -14,7 +14,8 @@ from PIL import Image
 from .data import label_colors
 
 # %% auto #0
-__all__ = ['fixtures_path', 'fixture_configs', 'load_fixture', 'fixtures_train_path', 'make_toy_folder']
+__all__ = ['fixtures_path', 'fixture_configs', 'load_fixture', 'fixtures_train_path', 'make_toy_folder', 'chromium_path',
+           'in_browser', 'PainterPage']
 
 # %% ../nbs/14_testing.ipynb #116529b9
 def _beside_repo(
@@ -82,3 +83,81 @@ def make_toy_folder(
         if use_instance: Image.fromarray((lbl.astype(np.int32) * 1000 + cell).astype(np.uint16)).save(path/'inst'/f'{i:03d}.png')
     if codes: (path/'codes.txt').write_text('\n'.join(f'class{c}' for c in range(n_classes)) + '\n')
     return path
+
+# %% ../nbs/14_testing.ipynb #f378cbb7
+def chromium_path() -> str|None:
+    "The Chromium of the browser tests: `$SPADE_CHROMIUM`, else `chromium` (or `chromium-browser`, `google-chrome`) on the PATH; `None` if none (an error under `SPADE_BROWSER_TESTS=1`)"
+    import shutil
+    exe = os.environ.get('SPADE_CHROMIUM') or next(filter(None, map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome'))), None)
+    try: import playwright.sync_api
+    except ImportError: exe, why = None, "the playwright package is missing (pip install -e \".[dev]\")"
+    else: why = "no Chromium found (apt-get install -y chromium, or set SPADE_CHROMIUM)"
+    if exe is None and os.environ.get('SPADE_BROWSER_TESTS') == '1': raise RuntimeError(f"SPADE_BROWSER_TESTS=1 but {why}.")
+    if exe is None: print(f"SKIPPED browser test: {why}")
+    return exe
+
+def in_browser(
+    fn,                  # called as fn(page): a new Playwright page of headless Chromium
+    viewport=(1200, 800),# the page's size in CSS pixels
+    timeout:float=60,    # seconds for each wait of Playwright
+):                       # what `fn` returns
+    "Run `fn` with a page of headless Chromium, in a thread of its own (Playwright's sync API cannot run inside Jupyter's event loop); errors of the page fail it"
+    from concurrent.futures import ThreadPoolExecutor
+    from playwright.sync_api import sync_playwright
+    exe = chromium_path()
+    if exe is None: raise RuntimeError("in_browser: no Chromium (see `chromium_path`).")
+    def run():
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=exe, args=['--no-sandbox'])
+            try:
+                page = b.new_page(viewport=dict(width=viewport[0], height=viewport[1]))
+                page.set_default_timeout(timeout * 1000)
+                errors = []
+                page.on('pageerror', lambda e: errors.append(str(e)))
+                out = fn(page)
+                if errors: raise AssertionError(f"errors in the page: {errors}")
+                return out
+            finally: b.close()
+    with ThreadPoolExecutor(1) as ex: return ex.submit(run).result()
+
+# %% ../nbs/14_testing.ipynb #4429f9bc
+class PainterPage:
+    "The painter's web page at `url` in a Playwright `page`: tools, strokes in label-map pixels, the image shown, Save"
+    def __init__(self, page, url:str):
+        self.page, self.renders = page, 0
+        page.goto(url)
+        self.wait()
+        self.h, self.w = page.evaluate("(() => { const c = document.querySelector('[data-role=canvas]'); return [c.height, c.width]; })()")
+    def data(self, key:str) -> str|None:
+        "An attribute `data-<key>` of the painter: renders, busy, latency (ms from the end of the last stroke), modelMs, saved"
+        return self.page.get_attribute('[data-role=painter]', f'data-{key}')
+    def wait(self) -> int:
+        "Wait for a new image, with no request left open; the number of images shown"
+        self.page.wait_for_function(f"(() => {{ const d = document.querySelector('[data-role=painter]').dataset; return Number(d.renders) > {self.renders} && d.busy === '0'; }})()")
+        self.renders = int(self.data('renders')); return self.renders
+    def image(self) -> np.ndarray:
+        "The image the page shows, (H,W,3) uint8, read from the page itself"
+        a = self.page.evaluate("""() => { const im = document.querySelector('[data-role=image]'), c = document.createElement('canvas');
+            c.width = im.naturalWidth; c.height = im.naturalHeight; const x = c.getContext('2d'); x.drawImage(im, 0, 0);
+            return [c.height, c.width, Array.from(x.getImageData(0, 0, c.width, c.height).data)]; }""")
+        return np.array(a[2], np.uint8).reshape(a[0], a[1], 4)[..., :3]
+    def choose(self, name:str): self.page.click(f'[data-role=class][data-name="{name}"]')
+    def tool(self, name:str): self.page.click(f'[data-role=tool][data-tool={name}]')
+    def size(self, px:int): self.page.evaluate(f"(() => {{ const s = document.querySelector('[data-role=size]'); s.value = {px}; s.dispatchEvent(new Event('input')); }})()")
+    def _xy(self, p):
+        box = self.page.locator('[data-role=canvas]').bounding_box()
+        return box['x'] + (p[0] + 0.5) * box['width'] / self.w, box['y'] + (p[1] + 0.5) * box['height'] / self.h
+    def stroke(self, pts, steps:int=8):
+        "Drag the mouse through `pts` (x, y in label-map pixels), `steps` moves between points"
+        m = self.page.mouse
+        m.move(*self._xy(pts[0])); m.down()
+        for p in pts[1:]: m.move(*self._xy(p), steps=steps)
+        m.up()
+    def click(self, p): self.page.mouse.click(*self._xy(p))
+    def save(self) -> tuple:
+        "Click Save: the paths of the label map and the image it wrote"
+        old = self.data('saved')
+        self.page.click('[data-role=save]')
+        self.page.wait_for_function(f"(document.querySelector('[data-role=painter]').dataset.saved || '') !== {json.dumps(old or '')}")
+        fl = Path(self.data('saved'))
+        return fl, fl.parent/fl.name.replace('_labels.png', '.png')
