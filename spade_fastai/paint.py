@@ -236,15 +236,15 @@ def info(self:Painter) -> dict:
                 examples=[self._name(o, i) for i, o in enumerate(self.examples)], select=0, erase=0,
                 brush=max(1, round(max(h, w) / 16)), out=str(self.out), model=f"{type(self.G).__name__} {self.G.out_size[1]}x{self.G.out_size[0]}, {self.spec.n_classes} classes")
 
-@patch
-def _map(self:Painter, msg:dict, buffers:list) -> np.ndarray:
+def _page_map(self:Painter, msg:dict, buffers:list) -> np.ndarray:
+    "The label map a page sent, (H,W) class indices"
     h, w = int(msg['height']), int(msg['width'])
     if not buffers or len(buffers[0]) != h * w * np.dtype(self.dtype).itemsize:
         raise ValueError(f"the page sent a label map of {len(buffers[0]) if buffers else 0} bytes for {w}x{h} pixels. Fix: reload the page.")
     return np.frombuffer(buffers[0], self.dtype).reshape(h, w).astype(np.int64)
 
-@patch
 def _labels_msg(self:Painter, lbl:np.ndarray, source:str) -> tuple:
+    "A label map for the page: the answer and its buffer"
     return dict(kind='labels', source=source, height=lbl.shape[0], width=lbl.shape[1]), [lbl.astype(self.dtype).tobytes()]
 
 @patch
@@ -258,16 +258,16 @@ def handle(self:Painter,
         if kind == 'hello': return self.info(), [self.labels.astype(self.dtype).tobytes()]
         if kind == 'render':
             t0 = time.perf_counter()
-            im = self.render(self._map(msg, buffers), seed=msg.get('seed'), resampled=msg.get('resampled') or {})
+            im = self.render(_page_map(self, msg, buffers), seed=msg.get('seed'), resampled=msg.get('resampled') or {})
             return dict(kind='image', id=msg.get('id'), ms=1000 * (time.perf_counter() - t0)), [_png(im)]
         if kind == 'example':
             i = int(msg['index'])
-            return self._labels_msg(self.load(self.examples[i]), self._name(self.examples[i], i))
+            return _labels_msg(self, self.load(self.examples[i]), self._name(self.examples[i], i))
         if kind == 'open':
             name = Path(str(msg.get('name') or 'the opened file')).name
             try: im = Image.open(io.BytesIO(buffers[0]))
             except Exception: raise ValueError(f"{name} is not an image that can be read. Fix: open a label-map PNG (class indices, as in the training data).") from None
-            return self._labels_msg(self.load(im, name), name)
+            return _labels_msg(self, self.load(im, name), name)
         if kind == 'style':
             if msg.get('name') is None: self.set_style(None); return dict(kind='style', name=None), []
             name = Path(str(msg['name'])).name
@@ -276,7 +276,7 @@ def handle(self:Painter,
             self.set_style(im, name)
             return dict(kind='style', name=name), []
         if kind == 'save':
-            self.render(self._map(msg, buffers), seed=msg.get('seed'), resampled=msg.get('resampled') or {})
+            self.render(_page_map(self, msg, buffers), seed=msg.get('seed'), resampled=msg.get('resampled') or {})
             return dict(kind='saved', **{k: str(v) for k, v in self.save().items()}), []
         raise ValueError(f"unknown painter message {kind!r}. Fix: reload the page (it may be from another version of spade_fastai).")
     except (ValueError, OSError, KeyError, IndexError) as e:
@@ -314,8 +314,8 @@ def widget(self:Painter):
     if getattr(self, '_widget', None) is None: self._widget = _widget_class()(self)
     return self._widget
 
-@patch
-def _repr_mimebundle_(self:Painter, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+def _painter_mimebundle(self:Painter, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+Painter._repr_mimebundle_ = _painter_mimebundle   # as a cell's value, a painter shows its widget
 
 @patch
 def paint(self:SPADEGANLearner,
