@@ -4,7 +4,8 @@ The painter's browser test (nbs/15_paint.ipynb) drives the web page, which runs 
 this script checks the other host, anywidget in JupyterLab, which CI does not install. It writes a notebook that
 builds a tiny learner and shows `learn.paint()`, starts JupyterLab on a free port, runs the cell in Chromium, waits
 for the painter's first image, paints a stroke of 'water', waits for the new image, clicks Save, then runs a second
-cell that reads the painting back in the kernel (`p.labels`), and saves two screenshots. Exits 1 on any failure.
+cell that reads the painting back in the kernel (`p.labels`), checks that keys pressed in the painter are its shortcuts
+(not JupyterLab's: 'b' must not insert a cell), and saves two screenshots. Exits 1 on any failure.
 
     pip install jupyterlab        # not a dependency of the project
     python tools/check_jupyter_painter.py [--out DIR]
@@ -48,18 +49,24 @@ def main(argv=None) -> int:
         status, renders = page.inner_text('[data-role=status]'), int(page.get_attribute('[data-role=painter]', 'data-renders'))
         page.click('[data-role=save]')
         page.wait_for_function(f"{painter}.dataset.saved !== undefined")
+        n_cells = page.locator('.jp-Cell').count()
+        page.click('[data-role=canvas]', position=dict(x=5, y=5)); page.keyboard.press('f')   # the painter's shortcut, not JupyterLab's
+        tool = page.get_attribute('[data-role=tool].sp-on', 'data-tool')
+        page.keyboard.press('b'); page.keyboard.press('a'); time.sleep(1)                   # JupyterLab: insert a cell below/above, in command mode
+        keys_ok = tool == 'fill' and page.locator('.jp-Cell').count() == n_cells
         page.click('.jp-Cell >> nth=1'); page.keyboard.press('Shift+Enter')
         page.wait_for_selector('.jp-Cell >> nth=1 >> .jp-OutputArea-output')
         kernel = page.inner_text('.jp-Cell >> nth=1 >> .jp-OutputArea-output')
         page.screenshot(path=str(d/'jupyter_painter_1.png'))
-        return status, renders, page.get_attribute('[data-role=painter]', 'data-saved'), kernel
-    try: status, renders, saved, kernel = in_browser(run, viewport=(1400, 1000), timeout=180)
+        return status, renders, page.get_attribute('[data-role=painter]', 'data-saved'), kernel, keys_ok
+    try: status, renders, saved, kernel, keys_ok = in_browser(run, viewport=(1400, 1000), timeout=180)
     finally:
         lab.send_signal(signal.SIGINT); time.sleep(1); lab.send_signal(signal.SIGINT)
         try: lab.wait(30)
         except subprocess.TimeoutExpired: lab.kill()
     print(f"after the stroke: {status}\nsaved: {saved}\nwater pixels in the kernel's p.labels: {kernel}\nscreenshots: {d/'jupyter_painter_0.png'}, {d/'jupyter_painter_1.png'}")
-    ok = renders >= 2 and Path(saved).is_file() and int(kernel) > 0
+    print(f"keys go to the painter, not to JupyterLab: {keys_ok}")
+    ok = renders >= 2 and Path(saved).is_file() and int(kernel) > 0 and keys_ok
     print('OK' if ok else 'FAILED')
     return 0 if ok else 1
 

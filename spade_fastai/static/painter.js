@@ -31,7 +31,8 @@ function render({ model, el }) {
     version: 0, busy: false, dirty: false, timer: null, nextId: 1, reqs: {},
     drawing: false, last: null, strokeEnd: null, renders: 0, imageUrl: null, slow: false,
   };
-  const root = h('div', { class: 'spade-painter', tabindex: '0', role: 'painter' });
+  // tabindex: keys reach the painter; data-lm-suppress-shortcuts: JupyterLab leaves its shortcuts ('b', 'f', Ctrl+Z …) to it while it has the focus
+  const root = h('div', { class: 'spade-painter', tabindex: '0', role: 'painter', 'data-lm-suppress-shortcuts': 'true' });
   root.dataset.renders = '0';
   root.dataset.busy = '0';
   el.append(root);
