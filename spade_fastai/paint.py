@@ -20,6 +20,7 @@ import spade_fastai
 from .core import *
 from .data import LabelSpec
 from .learner import SPADEGANLearner
+from .generator import noise_map, resample_noise
 from .inference import _to_label, _grid
 import spade_fastai.inference   # learn.synthesize, learn.encode_style
 
@@ -112,6 +113,7 @@ class Painter:
         self.mode = 'oasis' if self.G.noise_nc else 'vae' if self.G.use_vae else 'plain'
         self.examples = list(examples) if examples is not None else self._valid_maps(max_examples)
         self.resampled, self.style, self._z, self.image = {}, None, None, None
+        self._style_n, self._made = 0, None   # which style photo; the settings `image` was made with
         self._lock = threading.RLock()
         self.labels = self._start(start)
 
@@ -160,16 +162,14 @@ class Painter:
         labels,                   # class indices (H,W)
         seed:int|None=None,       # the seed of the base noise (`synthesize(seed=)` draws the same)
         resampled:dict|None=None, # {class index: seed}: classes whose noise is its own vector, drawn from that seed
-    ) -> Tensor|None:             # OASIS models: (1, noise_nc) or, with resampled classes, (1, noise_nc, H, W); others None
-        "The 3D noise of a painting: one vector from `seed`, and inside each resampled class a vector of its own seed, wherever that class is painted"
+    ) -> Tensor|None:             # OASIS models: (1, noise_nc, H, W); others None
+        "The 3D noise of a painting: `noise_map` from `seed`, and each resampled class `resample_noise`d from its own seed, wherever that class is painted"
         if self.mode != 'oasis': return None
         dev = next(self.G.parameters()).device
-        vec = lambda s: torch.randn(1, self.G.noise_nc, device=dev, generator=torch.Generator(dev).manual_seed(int(s)))
-        base = vec(ifnone(seed, self.seed))
-        if not resampled: return base
-        lbl = torch.as_tensor(np.asarray(labels)).to(dev)
-        nz = base[:, :, None, None].expand(-1, -1, *lbl.shape).clone()
-        for c, s in resampled.items(): nz[0][:, lbl == int(c)] = vec(s)[0][:, None]
+        gen = lambda s: torch.Generator(dev).manual_seed(int(s))
+        lbl = torch.as_tensor(np.asarray(labels)).to(dev)[None]
+        nz = noise_map(1, self.G.noise_nc, lbl.shape[-2:], device=dev, generator=gen(ifnone(seed, self.seed)))   # the vector `synthesize(seed=)` draws
+        for c, s in (resampled or {}).items(): nz = resample_noise(nz, lbl, int(c), generator=gen(s))
         return nz
 
     def render(self,
@@ -178,17 +178,17 @@ class Painter:
         resampled:dict|None=None, # OASIS models: {class (index or name): seed} of classes with noise of their own; default the current ones
     ) -> Image.Image:             # the generated image, which also becomes `self.image`
         "The image of a label map, as the painter shows it; it and the settings become the current painting"
-        lbl = self.labels if labels is None else self.load(labels) if not isinstance(labels, np.ndarray) or labels.ndim != 2 else labels
+        lbl = self.labels if labels is None else self.load(labels)   # painted values are checked like any label map's
         seed = self.seed if seed is None else int(seed)
         res = self.resampled if resampled is None else {self._class(c): int(s) for c, s in resampled.items()}
         if res and self.mode != 'oasis': raise ValueError("resampled: only models with 3D noise (OASIS, `oasis_learner`) resample a class; this one has none. Fix: leave it out.")
-        t = _to_label(lbl, self.spec, 'labels')   # painted values are checked like any label map's
-        _grid(self.G, *t.shape[-2:])
+        made = (seed, res, self._style_n)
         with self._lock:
-            if self.mode == 'oasis': im = self.learn.synthesize(t, noise=self.noise(lbl, seed, res))
-            elif self.mode == 'vae': im = self.learn.synthesize(t, z=self._z) if self._z is not None else self.learn.synthesize(t, seed=seed)
-            else: im = self.learn.synthesize(t)
-            self.labels, self.seed, self.resampled, self.image = t[0].cpu().numpy(), seed, res, im
+            if self.image is not None and made == self._made and np.array_equal(lbl, self.labels): return self.image   # e.g. Save after the page's last image
+            if res: im = self.learn.synthesize(lbl, noise=self.noise(lbl, seed, res))
+            elif self._z is not None: im = self.learn.synthesize(lbl, z=self._z)
+            else: im = self.learn.synthesize(lbl, seed=seed)   # z or noise of `seed`; a model without either ignores it
+            self.labels, self.seed, self.resampled, self.image, self._made = lbl, seed, res, im, made
         return im
 
     def _class(self, c) -> int:
@@ -202,10 +202,10 @@ class Painter:
         name:str|None=None,       # its name, for the page
     ):
         "Models with a style encoder: the following images take the style of `photo` (the mean of its code), until `set_style(None)`"
-        if photo is None: self._z, self.style = None, None; return
-        if self.mode != 'vae': raise ValueError("A style photo needs a model with a style encoder (trained with use_vae=True / --vae); this one has none. Fix: leave out the style photo.")
-        mu, _ = self.learn.encode_style(photo)
-        self._z, self.style = mu[0], name or (Path(photo).name if isinstance(photo, (str, Path)) else 'a photo')
+        if photo is None: self._z, self.style = None, None
+        elif self.mode != 'vae': raise ValueError("A style photo needs a model with a style encoder (trained with use_vae=True / --vae); this one has none. Fix: leave out the style photo.")
+        else: self._z, self.style = self.learn.encode_style(photo)[0][0], name or (Path(photo).name if isinstance(photo, (str, Path)) else 'a photo')
+        self._style_n += 1
 
     def save(self,
         out=None,                 # folder; default the painter's `out`
@@ -281,6 +281,8 @@ def handle(self:Painter,
         raise ValueError(f"unknown painter message {kind!r}. Fix: reload the page (it may be from another version of spade_fastai).")
     except (ValueError, OSError, KeyError, IndexError) as e:
         return dict(kind='error', request=kind, message=str(e)), []
+    except Exception as e:   # anything else (a CUDA error, say) is answered too: the page must not wait for ever
+        return dict(kind='error', request=kind, message=f"the painter failed: {type(e).__name__}: {e}"), []
 
 # %% ../nbs/15_paint.ipynb #9309aaca
 _MISSING_WIDGET = ("The painter in Jupyter is an anywidget widget, and anywidget is not installed. Fix: `pip install \"spade_fastai[paint]\"` (or `pip install anywidget`) "
